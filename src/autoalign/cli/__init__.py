@@ -1,0 +1,68 @@
+"""The ``autoalign`` command line: thin commands that call the capabilities' Python API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from autoalign.errors import AutoalignError
+
+app = typer.Typer(
+    name="autoalign",
+    help="A workbench for alignment research: a cited library, Loom, assistants and discovery.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    """Options shared by every command, set by the top-level callback."""
+
+    workspace: Path | None = None
+
+
+@app.callback()
+def _root(
+    workspace: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--workspace", "-w", envvar="AUTOALIGN_WORKSPACE",
+            help="Workspace folder (default: the per-user workspace).",
+        ),
+    ] = None,
+) -> None:
+    State.workspace = workspace
+
+
+def open_library():
+    """The library of the chosen workspace (imported late to keep ``--help`` fast)."""
+    from autoalign.library import Library
+
+    return Library.open(State.workspace)
+
+
+def _register() -> None:
+    from autoalign.cli import library, web
+
+    app.add_typer(library.app, name="library", help="Build and inspect the research library.")
+    app.command("search")(library.search)
+    app.command("serve")(web.serve)
+
+
+def main() -> None:
+    """Entry point: user errors become a red message and exit code 1, never a traceback."""
+    _register()
+    try:
+        app()
+    except AutoalignError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/yellow]: work committed so far is kept")
+        sys.exit(130)

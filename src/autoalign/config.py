@@ -1,0 +1,125 @@
+"""Configuration: a TOML file plus environment variables.
+
+Precedence, lowest first: built-in defaults, the user file (``$AUTOALIGN_CONFIG`` or
+``~/.config/autoalign/config.toml``), the workspace's ``config.toml``, then environment variables
+``AUTOALIGN_<SECTION>__<KEY>`` (for example ``AUTOALIGN_EMBED__BACKEND=openai``).
+
+Secrets such as API keys are never stored here: settings name the environment variable that holds
+them (``api_key_env``), so config files can be shared and logged without leaking anything.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from autoalign.errors import ConfigError
+
+ENV_PREFIX = "AUTOALIGN_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbedSettings(_Section):
+    """Which embedder turns passages into vectors."""
+
+    backend: Literal["minilm", "openai"] = "minilm"
+    #: Model name sent to an OpenAI-compatible server (ignored by the local backend).
+    model: str = "text-embedding-3-small"
+    base_url: str = "http://127.0.0.1:8080/v1"
+    #: Name of the environment variable holding the API key; the key itself never enters config.
+    api_key_env: str = "OPENAI_API_KEY"
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    timeout_s: float = Field(default=60.0, gt=0)
+
+
+class WebSettings(_Section):
+    """Where the web app listens. Anything but loopback requires a token."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=1, le=65535)
+    #: Name of the environment variable holding the access token.
+    token_env: str = "AUTOALIGN_TOKEN"
+
+
+class SearchSettings(_Section):
+    """Defaults for hybrid search."""
+
+    k: int = Field(default=10, ge=1, le=1000)
+    #: Candidates taken from each ranker before fusion.
+    candidates: int = Field(default=100, ge=10, le=5000)
+    #: The constant of reciprocal rank fusion; larger flattens the ranks.
+    rrf_k: int = Field(default=60, ge=1)
+
+
+class Settings(_Section):
+    """All settings of the workbench."""
+
+    embed: EmbedSettings = EmbedSettings()
+    web: WebSettings = WebSettings()
+    search: SearchSettings = SearchSettings()
+
+    def secret(self, env_name: str) -> str | None:
+        """Read a secret from the environment by the variable name that the settings hold."""
+        return os.environ.get(env_name) or None
+
+
+def user_config_path() -> Path:
+    """The per-user configuration file."""
+    if explicit := os.environ.get(f"{ENV_PREFIX}CONFIG"):
+        return Path(explicit).expanduser()
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "autoalign" / "config.toml"
+
+
+def load_settings(workspace_dir: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Merge defaults, config files and environment into validated :class:`Settings`."""
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    files = [user_config_path()]
+    if workspace_dir is not None:
+        files.append(workspace_dir / "config.toml")
+    for path in files:
+        if path.is_file():
+            _deep_merge(merged, _read_toml(path))
+    _deep_merge(merged, _from_env(env))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _from_env(env: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    """``AUTOALIGN_EMBED__BACKEND=openai`` becomes ``{"embed": {"backend": "openai"}}``."""
+    nested: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        nested.setdefault(section, {})[key] = value
+    return nested
+
+
+def _deep_merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value

@@ -1,0 +1,216 @@
+"""The research library: alignment literature and the user's own papers, searchable with citations.
+
+>>> from autoalign.library import Library
+>>> library = Library.open("~/alignment")            # doctest: +SKIP
+>>> library.add(["ard/alignment_newsletter.jsonl"])   # doctest: +SKIP
+>>> for hit in library.search("reward hacking"):      # doctest: +SKIP
+...     print(hit.document.title, hit.section, hit.start, hit.end)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from autoalign.library import jobs, store
+from autoalign.library.embedding import JOB_KIND, EmbedReport, embed_library, pending_chunk_ids, start_background
+from autoalign.library.ingest import IngestReport, Progress, catch_up_lexical, ingest
+from autoalign.library.lexical import Filters, LexicalIndex
+from autoalign.library.records import Document, DocumentInfo, Hit, ParseIssue, RelatedDocument
+from autoalign.library.search import HybridSearcher, Mode
+from autoalign.library.vectors import VectorStore
+from autoalign.workspace import Workspace
+
+if TYPE_CHECKING:
+    from autoalign.embed import Embedder
+
+__all__ = [
+    "Document", "DocumentInfo", "EmbedReport", "Filters", "Hit", "IngestReport", "Library",
+    "LibraryStats", "ParseIssue", "Progress", "RelatedDocument",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryStats:
+    """Counts shown by ``autoalign library status`` and the library page."""
+
+    documents: int
+    chunks: int
+    #: Chunks with a vector, by embedder name.
+    embedded: dict[str, int]
+    #: ``(source, documents)``, largest first.
+    sources: list[tuple[str, int]]
+    embed_job: jobs.Job | None
+
+
+class Library:
+    """Documents, chunks, the lexical index and vectors of one workspace."""
+
+    def __init__(self, workspace: Workspace, embedder: Embedder | None = None) -> None:
+        self.workspace = workspace
+        self.settings = workspace.settings
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self.lexical = LexicalIndex(workspace.index_path("lexical"))
+        self._searcher = HybridSearcher(
+            workspace.db,
+            self.lexical,
+            self._vectors,
+            self._embed_query,
+            candidates=self.settings.search.candidates,
+            rrf_k=self.settings.search.rrf_k,
+        )
+
+    @classmethod
+    def open(cls, workspace: Workspace | str | Path | None = None, *, embedder: Embedder | None = None) -> Library:
+        """Open the library of a workspace (a path, a :class:`Workspace`, or the default one)."""
+        if not isinstance(workspace, Workspace):
+            workspace = Workspace.open(workspace)
+        return cls(workspace, embedder)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured embedder, built on first use (loading a model takes a moment)."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                from autoalign.embed import get_embedder
+
+                self._embedder = get_embedder(self.settings.embed)
+            return self._embedder
+
+    # -- building --------------------------------------------------------------------------------
+    def add(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_issue: Callable[[ParseIssue], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders (ARD JSONL, HTML, markdown, text, PDF)."""
+        return ingest(
+            self.workspace, self.lexical, [Path(p).expanduser() for p in paths],
+            on_progress=on_progress, on_issue=on_issue,
+        )
+
+    def embed(
+        self,
+        *,
+        ray_address: str | None = None,
+        batch_size: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> EmbedReport:
+        """Give every chunk a vector from the configured embedder (resumable)."""
+        return embed_library(
+            self.workspace, self.embedder, self.settings.embed,
+            ray_address=ray_address, batch_size=batch_size, on_progress=on_progress,
+        )
+
+    def embed_in_background(self, *, ray_address: str | None = None, batch_size: int | None = None) -> int:
+        """Start the embedding job in its own process (or find the running one); returns its pid."""
+        return start_background(self.workspace, ray_address=ray_address, batch_size=batch_size)
+
+    def reindex(self) -> int:
+        """Rebuild the lexical index from the database; returns the number of chunks indexed."""
+        self.lexical.writer.delete_all_documents()
+        self.workspace.set_state("lexical:watermark", "0")
+        return catch_up_lexical(self.workspace, self.lexical)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: Mode = "hybrid",
+        source: str | None = None,
+        author: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[Hit]:
+        """The passages that best answer ``query``, each citable to document, section and span."""
+        filters = Filters(source=source, author=author, date_from=date_from, date_to=date_to)
+        return self._searcher.search(query, k=k or self.settings.search.k, mode=mode, filters=filters)
+
+    def document(self, uid: str) -> Document:
+        return store.get_document(self.workspace.db, uid)
+
+    def chunks(self, uid: str) -> list[tuple[int, str, int, int]]:
+        """``(chunk id, section, start, end)`` of a document, in reading order."""
+        return store.chunks_of(self.workspace.db, store.document_id_of(self.workspace.db, uid))
+
+    def related(self, uid: str, *, k: int = 10) -> list[RelatedDocument]:
+        """Documents closest to ``uid``: by the mean of its chunk vectors, else by BM25 on its opening."""
+        db = self.workspace.db
+        document_id = store.document_id_of(db, uid)
+        chunk_ids = [cid for cid, *_ in store.chunks_of(db, document_id)]
+        vectors = self._vectors()
+        ranked: list[tuple[int, float]]
+        own = vectors.vectors_of(chunk_ids) if vectors else np.zeros((0, 0))
+        if len(own):
+            centroid = own.mean(axis=0)
+            centroid /= np.linalg.norm(centroid) or 1.0
+            ranked = vectors.search(centroid, limit=k * 20 + len(chunk_ids))
+        else:
+            doc = self.document(uid)
+            opening = " ".join(doc.text.split()[:80])
+            ranked = self.lexical.search(f"{doc.info.title} {opening}", limit=k * 20 + len(chunk_ids))
+        rows = store.chunk_rows(db, [cid for cid, _ in ranked])
+        best: dict[int, float] = {}
+        for cid, score in ranked:
+            row = rows.get(cid)
+            if row and row.document_id != document_id and row.document_id not in best:
+                best[row.document_id] = score
+        top = list(best.items())[:k]
+        infos = store.infos_by_document_id(db, [did for did, _ in top]) if top else {}
+        return [RelatedDocument(infos[did], score) for did, score in top if did in infos]
+
+    def sources(self) -> list[tuple[str, int]]:
+        """Each source with its number of documents."""
+        return self.workspace.db.execute(
+            "SELECT source, count(*) FROM documents GROUP BY source ORDER BY count(*) DESC"
+        ).fetchall()
+
+    def stats(self) -> LibraryStats:
+        db = self.workspace.db
+        documents, chunks = db.execute(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)"
+        ).fetchone()
+        embedded = dict(
+            db.execute("SELECT embedder, count(*) FROM embeddings GROUP BY embedder").fetchall()
+        )
+        job = jobs.latest(self.workspace, JOB_KIND)
+        return LibraryStats(
+            documents=documents, chunks=chunks, embedded=embedded, sources=self.sources(),
+            embed_job=job,
+        )
+
+    def pending_embeddings(self) -> int:
+        return len(pending_chunk_ids(self.workspace, self.embedder.name))
+
+    def close(self) -> None:
+        self.lexical.close()
+        self.workspace.close()
+
+    # -- internals -------------------------------------------------------------------------------
+    def _vectors(self) -> VectorStore | None:
+        """The vectors of the configured embedder, if it has embedded anything."""
+        name = self.embedder.name
+        cached = getattr(self, "_vector_store", None)
+        if cached is not None and cached.embedder == name:
+            return cached
+        self._vector_store = VectorStore.existing(self.workspace, name)
+        return self._vector_store
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.embed([query])[0]
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

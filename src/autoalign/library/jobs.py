@@ -1,0 +1,82 @@
+"""Progress records of long-running jobs, shared by the CLI, background processes and the web app."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from autoalign.errors import AutoalignError
+from autoalign.workspace import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    state: str
+    done: int
+    total: int
+    pid: int | None
+    message: str
+    started_at: str
+    updated_at: str
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def latest(workspace: Workspace, kind: str) -> Job | None:
+    """The most recent job of ``kind``; a 'running' job whose process died reads 'interrupted'."""
+    row = workspace.db.execute(
+        "SELECT id, kind, state, done, total, pid, message, started_at, updated_at"
+        " FROM jobs WHERE kind = ? ORDER BY id DESC LIMIT 1",
+        (kind,),
+    ).fetchone()
+    if row is None:
+        return None
+    job = Job(*row)
+    if job.state == "running" and not _alive(job.pid):
+        return _replace_state(job, "interrupted")
+    return job
+
+
+def _replace_state(job: Job, state: str) -> Job:
+    return Job(job.id, job.kind, state, job.done, job.total, job.pid, job.message, job.started_at, job.updated_at)
+
+
+def start(workspace: Workspace, kind: str, total: int) -> int:
+    """Record a new running job for this process; refuses if one of the same kind is alive."""
+    current = latest(workspace, kind)
+    if current and current.state == "running" and current.pid != os.getpid():
+        raise AutoalignError(
+            f"a {kind} job is already running (process {current.pid}, {current.done:,} of "
+            f"{current.total:,}); wait for it or stop it first"
+        )
+    with workspace.transaction() as tx:
+        cursor = tx.execute(
+            "INSERT INTO jobs(kind, state, total, pid) VALUES (?, 'running', ?, ?)",
+            (kind, total, os.getpid()),
+        )
+        return cursor.lastrowid
+
+
+def update(workspace: Workspace, job_id: int, *, done: int, state: str = "running", message: str = "") -> None:
+    with workspace.transaction() as tx:
+        tx.execute(
+            "UPDATE jobs SET done = ?, state = ?, message = ?,"
+            " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+            (done, state, message, job_id),
+        )

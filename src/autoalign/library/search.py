@@ -1,0 +1,133 @@
+"""Hybrid search: BM25 and vector rankings fused by reciprocal rank.
+
+Reciprocal rank fusion needs no score calibration between the two rankers (BM25 scores and
+cosines live on different scales) and is robust when one ranker has no opinion, which is the case
+while embedding is still running: chunks without vectors simply get no semantic rank.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+
+from autoalign.errors import AutoalignError
+from autoalign.library import store
+from autoalign.library.highlight import highlight_spans, query_terms
+from autoalign.library.lexical import Filters, LexicalIndex, date_key
+from autoalign.library.records import Hit
+from autoalign.library.vectors import VectorStore
+
+Mode = Literal["hybrid", "lexical", "semantic"]
+MODES: tuple[Mode, ...] = ("hybrid", "lexical", "semantic")
+MAX_QUERY_CHARS = 10_000
+
+
+def validate_query(query: str) -> str:
+    query = query.strip()
+    if not query:
+        raise AutoalignError("the query is empty: say what to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise AutoalignError(
+            f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
+        )
+    return query
+
+
+def allowed_chunks(db: sqlite3.Connection, filters: Filters) -> set[int]:
+    """Ids of the chunks whose documents pass ``filters`` (for the vector ranker)."""
+    where, params = [], []
+    if filters.source:
+        where.append("d.source = ?")
+        params.append(filters.source)
+    if filters.author:
+        for word in filters.author.split():
+            where.append("d.authors LIKE ?")
+            params.append(f"%{word}%")
+    low, high = date_key(filters.date_from), date_key(filters.date_to, upper=True)
+    if low is not None or high is not None:
+        where.append(
+            "CAST(replace(substr(d.date_published, 1, 10), '-', '') AS INTEGER) BETWEEN ? AND ?"
+        )
+        params += [low or 0, high or 99999999]
+    sql = "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return {row[0] for row in db.execute(sql, params)}
+
+
+def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int) -> list[tuple[int, float, dict[str, int]]]:
+    """Fuse ranked id lists: score = sum over rankers of 1 / (k + rank)."""
+    scores: dict[int, float] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    for name, ids in rankings.items():
+        for rank, item in enumerate(ids, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            ranks.setdefault(item, {})[name] = rank
+    ordered = sorted(scores, key=scores.__getitem__, reverse=True)
+    return [(item, scores[item], ranks[item]) for item in ordered]
+
+
+class HybridSearcher:
+    """Runs the rankers a mode asks for and turns fused ids into cited hits."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        lexical: LexicalIndex,
+        vectors: Callable[[], VectorStore | None],
+        embed_query: Callable[[str], np.ndarray],
+        *,
+        candidates: int,
+        rrf_k: int,
+    ) -> None:
+        self.db = db
+        self.lexical = lexical
+        self.vectors = vectors
+        self.embed_query = embed_query
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    def search(self, query: str, *, k: int, mode: Mode, filters: Filters) -> list[Hit]:
+        query = validate_query(query)
+        if mode not in MODES:
+            raise AutoalignError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+        pool = max(self.candidates, k)
+        rankings: dict[str, list[int]] = {}
+        if mode in ("hybrid", "lexical"):
+            rankings["lexical"] = [cid for cid, _ in self.lexical.search(query, limit=pool, filters=filters)]
+        if mode in ("hybrid", "semantic"):
+            store_ = self.vectors()
+            if store_ is None:
+                if mode == "semantic":
+                    raise AutoalignError(
+                        "the library has no vectors yet: run `autoalign library embed` first"
+                    )
+            else:
+                allowed = allowed_chunks(self.db, filters) if filters else None
+                found = store_.search(self.embed_query(query), limit=pool, allowed_chunks=allowed)
+                rankings["semantic"] = [cid for cid, _ in found]
+        fused = reciprocal_rank_fusion(rankings, self.rrf_k)
+        return self._hits(fused, k, query_terms(query))
+
+    def _hits(self, fused: list[tuple[int, float, dict[str, int]]], k: int, terms: frozenset[str]) -> list[Hit]:
+        # Ids may point at chunks deleted since the index was written: fetch a few spare.
+        wanted = [cid for cid, _, _ in fused[: k * 2 + 10]]
+        rows = store.chunk_rows(self.db, wanted)
+        hits = []
+        for cid, score, ranks in fused:
+            row = rows.get(cid)
+            if row is None:
+                continue
+            hits.append(
+                Hit(
+                    document=row.info, chunk_id=cid, section=row.section, start=row.start,
+                    end=row.end, passage=row.passage, score=score,
+                    highlights=highlight_spans(row.passage, terms), ranks=ranks,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits

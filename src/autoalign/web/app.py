@@ -1,0 +1,48 @@
+"""The FastAPI application: routers of each capability, guarded, with user errors as 4xx pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from autoalign.errors import AutoalignError, NotFoundError
+from autoalign.library import Library
+from autoalign.web import routes_library, security
+from autoalign.web.templating import NAV, STATIC_DIR, error_response
+
+
+def create_app(library: Library, *, token: str | None = None) -> FastAPI:
+    """The web app over ``library``; with ``token``, every request must present it."""
+    # No generated docs pages: they load scripts from a CDN, which the CSP (and offline use) forbid.
+    app = FastAPI(title="autoalign", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.library = library
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(routes_library.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse(NAV[0].path, status_code=303)
+
+    @app.exception_handler(NotFoundError)
+    def not_found(request: Request, exc: NotFoundError) -> Response:
+        return error_response(request, 404, str(exc))
+
+    @app.exception_handler(AutoalignError)
+    def user_error(request: Request, exc: AutoalignError) -> Response:
+        return error_response(request, 400, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_input(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{err['loc'][-1]}: {err['msg']}" for err in exc.errors())
+        return error_response(request, 400, problems)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> Response:
+        return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    security.install(app, token)
+    return app

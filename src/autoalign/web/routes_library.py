@@ -1,0 +1,172 @@
+"""The library's pages and JSON API: each route parses its input, calls one Library method, renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+
+from autoalign.cli.render import hit_json
+from autoalign.errors import AutoalignError
+from autoalign.library import Hit, Library, LibraryStats
+from autoalign.library.records import DocumentInfo
+from autoalign.library.search import MODES, Mode
+from autoalign.web.templating import page, reader_url
+from autoalign.web.text import cite_span, reader_view
+
+#: Most results one search may ask for: more is a crawl, not a search.
+MAX_K = 200
+RELATED = 5
+
+router = APIRouter()
+
+
+def library_of(request: Request) -> Library:
+    return request.app.state.library
+
+
+LibraryDep = Annotated[Library, Depends(library_of)]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchForm:
+    """The search form's fields as submitted; empty fields mean "no restriction"."""
+
+    q: str | None
+    mode: Mode
+    source: str
+    author: str
+    date_from: str
+    date_to: str
+    k: str
+
+    def run(self, library: Library) -> list[Hit]:
+        return library.search(
+            self.q or "", k=self._k(), mode=self.mode, source=self.source or None,
+            author=self.author.strip() or None, date_from=self.date_from or None, date_to=self.date_to or None,
+        )
+
+    def _k(self) -> int | None:
+        if not self.k.strip():
+            return None
+        try:
+            k = int(self.k)
+        except ValueError:
+            k = 0
+        if not 1 <= k <= MAX_K:
+            raise AutoalignError(f"the number of results must be a whole number from 1 to {MAX_K}, not {self.k!r}")
+        return k
+
+
+def search_form(
+    q: str | None = None,
+    mode: Mode = "hybrid",
+    source: str = "",
+    author: str = "",
+    date_from: Annotated[str, Query(alias="from")] = "",
+    date_to: Annotated[str, Query(alias="to")] = "",
+    k: str = "",
+) -> SearchForm:
+    return SearchForm(q, mode, source, author, date_from, date_to, k)
+
+
+SearchDep = Annotated[SearchForm, Depends(search_form)]
+
+
+# -- pages -------------------------------------------------------------------------------------------
+@router.get("/library", response_class=HTMLResponse)
+def library_page(request: Request, library: LibraryDep, form: SearchDep, embed: int | None = None) -> HTMLResponse:
+    """Search form, results and status; ``embed`` is the pid of an embedding job just started here."""
+    hits: list[Hit] | None = None
+    error = None
+    if form.q is not None:
+        try:
+            hits = form.run(library)
+        except AutoalignError as exc:  # shown beside the form, where the user can fix the query
+            error = str(exc)
+    return page(
+        request, "library.html",
+        {
+            "form": form, "hits": hits, "error": error, "modes": MODES, "sources": library.sources(),
+            "default_k": library.settings.search.k, "max_k": MAX_K,
+            "stats": library.stats(), "embed_pid": embed,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@router.post("/library/embed")
+def embed_pending(library: LibraryDep) -> RedirectResponse:
+    """Start (or find) the background embedding job; the library page then follows its progress."""
+    pid = library.embed_in_background()
+    return RedirectResponse(f"/library?embed={pid}", status_code=303)
+
+
+@router.get("/library/doc/{uid:path}", response_class=HTMLResponse)
+def reader_page(
+    request: Request, uid: str, library: LibraryDep, start: str | None = None, end: str | None = None
+) -> HTMLResponse:
+    document = library.document(uid)
+    cite = cite_span(start, end, len(document.text))
+    return page(
+        request, "reader.html",
+        {
+            "document": document, "cite": cite, "view": reader_view(document.text, cite),
+            "related": library.related(uid, k=RELATED),
+        },
+    )
+
+
+@router.get("/library/text/{uid:path}", response_class=PlainTextResponse)
+def plain_text(uid: str, library: LibraryDep) -> PlainTextResponse:
+    """The whole text, for documents too long to render as a page."""
+    return PlainTextResponse(library.document(uid).text)
+
+
+# -- JSON API ----------------------------------------------------------------------------------------
+def info_json(info: DocumentInfo) -> dict[str, Any]:
+    return {
+        "id": info.uid, "title": info.title, "authors": list(info.authors), "date": info.date_published,
+        "source": info.source, "url": info.url,
+    }
+
+
+def status_json(stats: LibraryStats) -> dict[str, Any]:
+    job = stats.embed_job
+    return {
+        "documents": stats.documents,
+        "chunks": stats.chunks,
+        "embedded": stats.embedded,
+        "sources": [{"source": source, "documents": n} for source, n in stats.sources],
+        "embed_job": None if job is None else {
+            "id": job.id, "pid": job.pid, "state": job.state, "done": job.done, "total": job.total,
+            "fraction": job.fraction, "message": job.message,
+            "started_at": job.started_at, "updated_at": job.updated_at,
+        },
+    }
+
+
+@router.get("/api/library/search")
+def search_api(library: LibraryDep, form: SearchDep) -> dict[str, Any]:
+    hits = form.run(library)
+    return {
+        "query": form.q,
+        "mode": form.mode,
+        "hits": [hit_json(hit) | {"reader_url": reader_url(hit.document.uid, hit.start, hit.end)} for hit in hits],
+    }
+
+
+@router.get("/api/library/documents/{uid:path}")
+def document_api(uid: str, library: LibraryDep) -> dict[str, Any]:
+    document = library.document(uid)
+    return info_json(document.info) | {
+        "text": document.text, "metadata": document.metadata, "origin": document.origin,
+        "added_at": document.added_at, "version": document.version,
+    }
+
+
+@router.get("/api/library/status")
+def status_api(library: LibraryDep) -> dict[str, Any]:
+    return status_json(library.stats())

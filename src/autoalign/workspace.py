@@ -1,0 +1,164 @@
+"""A workspace: one folder holding one SQLite database and the index files derived from it.
+
+The database is the store of record. Index files (the lexical index, vector files) can always be
+rebuilt from it, so a crash can at worst make them stale, never make the database wrong. Each
+capability ships numbered SQL migrations in its own ``migrations`` folder; opening a workspace
+applies the ones not yet applied, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from autoalign.config import Settings, load_settings
+from autoalign.errors import WorkspaceError
+
+DB_NAME = "autoalign.db"
+#: Packages whose ``migrations/NNN_name.sql`` files define the schema, applied in this order.
+MIGRATION_PACKAGES = ("autoalign.library",)
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def default_workspace_path() -> Path:
+    """``$AUTOALIGN_WORKSPACE``, else the per-user data folder."""
+    if explicit := os.environ.get("AUTOALIGN_WORKSPACE"):
+        return Path(explicit).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "autoalign" / "workspace"
+
+
+class Workspace:
+    """A folder with the workspace database and its index files.
+
+    One :class:`sqlite3.Connection` is shared by the threads of a process; writes are serialized
+    by :meth:`transaction`, and WAL mode lets readers proceed while a writer works.
+    """
+
+    def __init__(self, path: Path, settings: Settings | None = None) -> None:
+        self.path = path
+        self.settings = settings if settings is not None else load_settings(path)
+        self._write_lock = threading.RLock()
+        self.db = self._connect()
+        self._migrate()
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, create: bool = True) -> Workspace:
+        """Open (and by default create) the workspace at ``path`` or the default location."""
+        folder = Path(path).expanduser() if path is not None else default_workspace_path()
+        if folder.exists() and not folder.is_dir():
+            raise WorkspaceError(f"{folder} is a file, not a workspace folder")
+        if not folder.exists():
+            if not create:
+                raise WorkspaceError(f"no workspace at {folder}")
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create workspace {folder}: {exc.strerror}") from None
+        return cls(folder.resolve())
+
+    def index_path(self, name: str) -> Path:
+        """A folder for a derived index, created on first use."""
+        folder = self.path / "indexes" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole on success, rolled back whole on any error."""
+        with self._write_lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            else:
+                self.db.commit()
+
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM workspace_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, key: str, value: str, db: sqlite3.Connection | None = None) -> None:
+        """Record a small fact (a watermark, a version); inside a transaction when ``db`` is given."""
+        statement = "INSERT INTO workspace_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        if db is not None:
+            db.execute(statement, (key, value))
+        else:
+            with self.transaction() as tx:
+                tx.execute(statement, (key, value))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                self.path / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{self.path / DB_NAME} is not a usable database: {exc}") from None
+        return db
+
+    def _migrate(self) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " package TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT (datetime('now')), PRIMARY KEY (package, version))"
+            )
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS workspace_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+        for package in MIGRATION_PACKAGES:
+            applied = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT version FROM schema_migrations WHERE package = ?", (package,)
+                )
+            }
+            for version, name, sql in _migrations_of(package):
+                if version in applied:
+                    continue
+                with self.transaction() as tx:
+                    for statement in _split_sql(sql):
+                        tx.execute(statement)
+                    tx.execute(
+                        "INSERT INTO schema_migrations(package, version, name) VALUES (?, ?, ?)",
+                        (package, version, name),
+                    )
+
+
+def _migrations_of(package: str) -> list[tuple[int, str, str]]:
+    folder = resources.files(package) / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if match := _MIGRATION_NAME.match(entry.name):
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (``executescript`` would commit our transaction)."""
+    statements, current = [], []
+    for line in script.splitlines(keepends=True):
+        current.append(line)
+        candidate = "".join(current)
+        if sqlite3.complete_statement(candidate):
+            if candidate.strip():
+                statements.append(candidate)
+            current = []
+    if "".join(current).strip():
+        raise WorkspaceError(f"incomplete SQL statement in migration: {''.join(current)[:80]!r}")
+    return statements

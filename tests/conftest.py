@@ -1,0 +1,57 @@
+"""Shared fixtures: isolated config, the project's own mini corpus, and the shared corpus when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+MINI_CORPUS = FIXTURES / "corpus" / "mini.jsonl"
+SHARED = ROOT.parent / "shared"
+SHARED_CORPUS = SHARED / "data" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path_factory, monkeypatch):
+    """No test reads the developer's own config or default workspace."""
+    home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("AUTOALIGN_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("AUTOALIGN_WORKSPACE", str(home / "default-workspace"))
+    for name in list(__import__("os").environ):
+        if name.startswith("AUTOALIGN_") and "__" in name:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is not here ({SHARED_CORPUS}); these tests need ../shared/data/corpus")
+    return SHARED_CORPUS
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real local embedder, loaded once for the whole run."""
+    from autoalign.config import EmbedSettings
+    from autoalign.embed import get_embedder
+
+    return get_embedder(EmbedSettings())
+
+
+@pytest.fixture
+def workspace_path(tmp_path) -> Path:
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def mini_library(workspace_path, minilm):
+    """A library holding the mini corpus, lexically indexed and embedded."""
+    from autoalign.library import Library
+
+    library = Library.open(workspace_path, embedder=minilm)
+    library.add([MINI_CORPUS])
+    library.embed()
+    yield library
+    library.close()

@@ -1,0 +1,303 @@
+"""The web app over HTTP: a real uvicorn server on loopback, a real library, httpx as the client."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+
+import httpx
+import pytest
+from servers import LONG_ID, XSS_ID, XSS_TEXT, build_library, serving
+
+from autoalign.errors import AutoalignError
+from autoalign.web import create_app
+from autoalign.web.security import SECURITY_HEADERS
+from autoalign.web.server import RedactToken, access_token, run
+from autoalign.web.text import RENDER_BUDGET, SNAP_CHARS, reader_view
+
+TOKEN = "s3cret-web-token"
+JAVASCRIPT_HREF = re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
+MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.DOTALL)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, minilm):
+    library = build_library(tmp_path_factory.mktemp("web"), minilm)
+    yield library
+    library.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(library):
+    with serving(create_app(library)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url):
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+def search(client: httpx.Client, query: str) -> list[dict]:
+    response = client.get("/api/library/search", params={"q": query})
+    assert response.status_code == 200, response.text
+    return response.json()["hits"]
+
+
+def without_tags(page: str) -> str:
+    """The HTML with the app's own script tags removed, to look for any that corpus text made."""
+    return re.sub(r'<script src="/static/[a-z]+\.js" defer></script>', "", page)
+
+
+# -- search and reader ---------------------------------------------------------------------------
+def test_search_api_returns_cited_hits(client):
+    hits = search(client, "reward hacking")
+
+    first = hits[0]
+    assert first["document"]["id"] == "fx-reward-hacking"
+    assert first["document"]["title"] == "Reward hacking in reinforcement learning agents"
+    text = client.get("/api/library/documents/fx-reward-hacking").json()["text"]
+    assert text[first["start"] : first["end"]] == first["passage"]
+    marked = [first["passage"][start:end].lower() for start, end in first["highlights"]]
+    assert marked and all(word.startswith(("reward", "hack")) for word in marked)
+    assert first["reader_url"] == f"/library/doc/fx-reward-hacking?start={first['start']}&end={first['end']}#cite"
+
+
+def test_results_page_marks_query_terms(client):
+    page = client.get("/library", params={"q": "reward hacking"}).text
+    assert page.index("Reward hacking in reinforcement learning agents") < page.index("Goodhart")
+    assert {html.unescape(m).lower() for m in MARK.findall(page)} >= {"reward", "hacking"}
+    assert 'href="/library/doc/fx-reward-hacking?start=' in page
+
+
+def test_reader_marks_exactly_the_cited_text(client):
+    hit = search(client, "reward hacking")[0]
+    page = client.get(hit["reader_url"]).text
+
+    assert page.count('id="cite"') == 1
+    cited = "".join(html.unescape(m) for m in MARK.findall(page))
+    # The span may cross blocks: the marks hold its text minus heading markers and blank lines.
+    assert re.sub(r"[\s#]", "", cited) == re.sub(r"[\s#]", "", hit["passage"])
+
+
+def test_reader_marks_a_span_inside_a_paragraph(client):
+    text = client.get("/api/library/documents/fx-reward-hacking").json()["text"]
+    start = text.index("classic picture")
+    page = client.get("/library/doc/fx-reward-hacking", params={"start": start, "end": start + 15}).text
+    assert '<mark id="cite">classic picture</mark>' in page
+    assert "<h2>Reward hacking in reinforcement learning agents</h2>" in page
+    assert "<h3>Why it happens</h3>" in page
+
+
+def test_reader_lists_related_documents(client):
+    page = client.get("/library/doc/fx-reward-hacking").text
+    related = page[page.index('id="related-title"') :]
+    assert related.count('<a href="/library/doc/') == 5
+    assert 'href="/library/doc/fx-reward-hacking"' not in related
+
+
+@pytest.mark.parametrize(
+    "query", ["start=abc&end=5", "start=50&end=10", "start=-1&end=10", "start=0&end=99999999", "start=5", "end=5"]
+)
+def test_bad_cite_spans_are_ignored(client, query):
+    response = client.get(f"/library/doc/fx-reward-hacking?{query}")
+    assert response.status_code == 200
+    assert 'id="cite"' not in response.text
+    assert "Reward hacking happens" in response.text
+
+
+def test_plain_text_endpoint(client, library):
+    response = client.get(f"/library/text/{XSS_ID}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == XSS_TEXT
+
+
+def test_huge_documents_render_a_window_around_the_cite():
+    paragraph = "The measurement was repeated under the same conditions. " * 20 + "\n\n"
+    text = "# Results\n\n" + paragraph * (50_000_000 // len(paragraph))
+    cite = (len(text) // 2, len(text) // 2 + 300)
+
+    started = time.perf_counter()
+    view = reader_view(text, cite)
+    elapsed = time.perf_counter() - started
+
+    assert view.partial and view.length == len(text)
+    assert view.lo <= cite[0] and cite[1] <= view.hi
+    assert view.hi - view.lo <= RENDER_BUDGET + SNAP_CHARS
+    assert text[view.lo - 2 : view.lo] == "\n\n"  # starts at a paragraph break
+    assert sum('id="cite"' in block for _, block in view.blocks) == 1
+    assert elapsed < 0.5, f"rendering took {elapsed:.2f} s"
+
+
+def test_long_document_renders_whole_under_the_budget(client):
+    page = client.get(f"/library/doc/{LONG_ID}").text
+    assert "Paragraph 119 of the survey" in page
+    assert "too long to show at once" not in page
+
+
+# -- status and embedding --------------------------------------------------------------------------
+def test_status_api_and_box_report_counts(client, library):
+    stats = library.stats()
+    status = client.get("/api/library/status").json()
+    assert status["documents"] == stats.documents == 12
+    assert status["chunks"] == stats.chunks
+    assert status["embedded"] == {library.embedder.name: stats.chunks}
+    assert status["embed_job"]["state"] == "done"
+    assert {"source": "fixture_papers", "documents": 6} in status["sources"]
+
+    page = client.get("/library").text
+    assert '<dd data-stat="documents">12</dd>' in page
+    assert f"{stats.chunks} of {stats.chunks} (100%)" in page
+    assert '<option value="fixture_forum">fixture_forum (3)</option>' in page
+
+
+def test_home_redirects_to_the_library(client):
+    response = client.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/library"
+
+
+# -- hostile input ---------------------------------------------------------------------------------
+def test_corpus_markup_is_escaped_in_results_and_reader(client):
+    hits = search(client, "sandbox escape")
+    assert hits[0]["document"]["id"] == XSS_ID
+
+    for page in (
+        client.get("/library", params={"q": "sandbox escape"}).text,
+        client.get(hits[0]["reader_url"]).text,
+    ):
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert "<script>" not in without_tags(page) and "<img" not in page
+        assert not JAVASCRIPT_HREF.search(page)
+        assert "javascript:alert(1)" in page  # shown as text, never as a link
+
+
+def test_cite_marks_inside_hostile_text_stay_escaped(client):
+    start = XSS_TEXT.index("<img")
+    end = XSS_TEXT.index(">", start) + 1
+    page = client.get(f"/library/doc/{XSS_ID}", params={"start": start, "end": end}).text
+    assert '<mark id="cite">&lt;img src=x onerror=alert(1)&gt;</mark>' in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/library/search?q=",
+        "/api/library/search?q=%20%20",
+        "/api/library/search?q=x&mode=magic",
+        "/api/library/search?q=x&k=0",
+        "/api/library/search?q=x&k=lots",
+    ],
+)
+def test_bad_search_input_is_a_400_with_a_message(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_empty_query_page_explains(client):
+    response = client.get("/library", params={"q": ""})
+    assert response.status_code == 400
+    assert "the query is empty" in response.text
+    assert 'name="q"' in response.text  # the form is there to fix it
+
+
+@pytest.mark.parametrize(
+    ("path", "json"),
+    [("/library/doc/nope", False), ("/library/text/nope", False), ("/api/library/documents/nope", True)],
+)
+def test_unknown_documents_are_404(client, path, json):
+    response = client.get(path)
+    assert response.status_code == 404
+    message = response.json()["error"] if json else html.unescape(response.text)
+    assert "no document with id 'nope'" in message
+
+
+def test_unknown_pages_are_404_pages(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert "<h1>Not Found</h1>" in response.text
+
+
+@pytest.mark.parametrize("path", ["/library", "/api/library/status", "/static/style.css", "/nowhere"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    for name, value in SECURITY_HEADERS.items():
+        assert headers[name] == value
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+
+
+def test_foreign_host_names_are_refused(client):
+    """A page that rebinds its DNS name to 127.0.0.1 still sends its own name as Host."""
+    response = client.get("/library", headers={"Host": "attacker.example"})
+    assert response.status_code == 400
+    assert client.get("/library", headers={"Host": "localhost:8321"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site", "Origin": "null"}]
+)
+def test_cross_site_posts_are_refused(client, library, headers):
+    before = library.stats().embed_job
+    response = client.post("/library/embed", headers=headers)
+    assert response.status_code == 403
+    assert library.stats().embed_job == before
+
+
+# -- access token ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def guarded_url(library):
+    with serving(create_app(library, token=TOKEN)) as url:
+        yield url
+
+
+def test_token_is_required(guarded_url):
+    with httpx.Client(base_url=guarded_url) as client:
+        for path in ("/library", "/api/library/status", "/static/style.css"):
+            response = client.get(path)
+            assert response.status_code == 401
+            assert TOKEN not in response.text
+        assert "token" in client.get("/api/library/status").json()["error"]
+        assert client.get("/library", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/library", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_token_in_the_url_becomes_a_cookie(guarded_url):
+    with httpx.Client(base_url=guarded_url) as client:
+        assert client.get("/library", params={"token": "wrong"}).status_code == 401
+
+        response = client.get("/library", params={"q": "reward hacking", "token": TOKEN})
+        assert response.status_code == 303
+        assert response.headers["location"] == "/library?q=reward+hacking"
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and TOKEN not in cookie
+
+        page = client.get(response.headers["location"])
+        assert page.status_code == 200
+        assert "Reward hacking in reinforcement learning agents" in page.text
+        assert client.get("/api/library/status").status_code == 200
+
+
+def test_serving_off_loopback_needs_a_token(workspace_path, monkeypatch):
+    monkeypatch.delenv("AUTOALIGN_TOKEN", raising=False)
+    with pytest.raises(AutoalignError, match="export AUTOALIGN_TOKEN="):
+        run(workspace_path, host="0.0.0.0", port=8321)
+    assert access_token("127.0.0.1", "AUTOALIGN_TOKEN", None) is None
+    assert access_token("::1", "AUTOALIGN_TOKEN", None) is None
+    assert access_token("0.0.0.0", "AUTOALIGN_TOKEN", TOKEN) == TOKEN
+
+
+def test_access_log_never_holds_the_token():
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 0, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/library?q=x&token={TOKEN}", "1.1", 303), None,
+    )
+    assert RedactToken().filter(record)
+    assert TOKEN not in record.getMessage()
+    assert "/library?q=x&token=[redacted]" in record.getMessage()
