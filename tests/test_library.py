@@ -111,6 +111,9 @@ def test_duplicates_by_content_and_by_id_within_one_file(workspace_path, minilm,
     assert library.document("c").text == "second text"
     with pytest.raises(NotFoundError):
         library.document("b")
+    again = library.add([path])
+    assert (again.added, again.replaced, again.chunks) == (0, 0, 0), "re-adding must not flip versions"
+    assert library.document("c").text == "second text"
 
 
 def test_malformed_records_are_reported_and_the_rest_ingested(workspace_path, minilm, tmp_path):

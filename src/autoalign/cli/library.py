@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -38,11 +39,11 @@ def add(
             progress.update(task, total=p.bytes_total, completed=p.bytes_done, docs=p.documents, rate=p.documents / elapsed)
 
         def on_issue(issue) -> None:
-            progress.console.print(f"[yellow]skipped[/yellow] {issue}", highlight=False, markup=True)
+            progress.console.print(f"[yellow]skipped[/yellow] {escape(str(issue))}", highlight=False, soft_wrap=True)
 
         report = library.add(paths, on_progress=on_progress, on_issue=on_issue)
     for event in report.events[:50]:
-        err_console.print(f"[dim]{event}[/dim]", highlight=False)
+        err_console.print(f"[dim]{escape(event)}[/dim]", highlight=False, soft_wrap=True)
     if len(report.events) > 50:
         err_console.print(f"[dim]… and {len(report.events) - 50} more events (table ingest_log)[/dim]")
     console.print(
@@ -94,13 +95,13 @@ def status() -> None:
     """Documents, chunks, vectors and the embedding job's progress."""
     library = open_library()
     stats = library.stats()
-    console.print(f"workspace [bold]{library.workspace.path}[/bold]")
+    console.print(f"workspace [bold]{escape(str(library.workspace.path))}[/bold]")
     console.print(f"{stats.documents:,} documents, {stats.chunks:,} chunks")
     for name, count in stats.embedded.items() or [("(none)", 0)]:
         share = count / stats.chunks if stats.chunks else 0
         console.print(f"vectors {name}: {count:,} ({share:.0%})")
     if job := stats.embed_job:
-        console.print(f"embedding job: {job.state}, {job.done:,}/{job.total:,} {job.message}")
+        console.print(f"embedding job: {job.state}, {job.done:,}/{job.total:,} {escape(job.message)}")
     table = Table("source", "documents")
     for source, count in stats.sources:
         table.add_row(source, f"{count:,}")
@@ -112,7 +113,7 @@ def show(uid: Annotated[str, typer.Argument(help="Document id, as search prints 
     """Print a document's metadata and text."""
     library = open_library()
     doc = library.document(uid)
-    console.print(f"[bold]{doc.info.title}[/bold]", highlight=False, markup=True)
+    console.print(f"[bold]{escape(doc.info.title)}[/bold]", highlight=False)
     console.print(byline(doc.info))
     if doc.info.url:
         console.print(doc.info.url, style="underline blue", markup=False)
@@ -127,7 +128,7 @@ def related(
     """Documents related to a document."""
     library = open_library()
     for item in library.related(uid, k=k):
-        console.print(f"[bold]{item.document.title}[/bold] [dim]({item.document.uid}, {item.score:.3f})[/dim]", highlight=False)
+        console.print(f"[bold]{escape(item.document.title)}[/bold] [dim]({escape(item.document.uid)}, {item.score:.3f})[/dim]", highlight=False)
         console.print(byline(item.document))
 
 

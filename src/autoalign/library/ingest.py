@@ -159,7 +159,7 @@ def _store_batch(workspace: Workspace, lexical: LexicalIndex, docs: list[SourceD
             if existing is None:
                 new_chunks += store.insert_document(db, doc, uid, digest)
                 report.added += 1
-            elif existing.content_hash == digest:
+            elif existing.content_hash == digest or store.seen_before(db, uid, digest):
                 if existing.matched_by == "content" and existing.uid != uid:
                     report.duplicates += 1
                     _event(db, report, "duplicate", doc.origin, f"same text as document {existing.uid}; skipped")

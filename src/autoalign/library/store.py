@@ -74,6 +74,17 @@ def find_existing(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest:
     return Existing(*row, matched_by="content") if row else None
 
 
+def seen_before(db: sqlite3.Connection, uid: str, digest: str) -> bool:
+    """Whether this exact version of the document was ingested at some point."""
+    return db.execute(
+        "SELECT 1 FROM document_versions WHERE uid = ? AND content_hash = ?", (uid, digest)
+    ).fetchone() is not None
+
+
+def _record_version(db: sqlite3.Connection, uid: str, digest: str) -> None:
+    db.execute("INSERT OR IGNORE INTO document_versions(uid, content_hash) VALUES (?, ?)", (uid, digest))
+
+
 def insert_document(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest: str) -> list[IndexedChunk]:
     """Store a new document with its chunks; returns the chunks for the lexical index."""
     cursor = db.execute(
@@ -85,6 +96,7 @@ def insert_document(db: sqlite3.Connection, doc: SourceDocument, uid: str, diges
             orjson.dumps(doc.metadata, default=str).decode(), doc.origin,
         ),
     )
+    _record_version(db, uid, digest)
     return _insert_chunks(db, cursor.lastrowid, doc)
 
 
@@ -107,6 +119,7 @@ def replace_document(db: sqlite3.Connection, document_id: int, doc: SourceDocume
         " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
         (DELETIONS_KEY,),
     )
+    _record_version(db, uid, digest)
     return _insert_chunks(db, document_id, doc)
 
 

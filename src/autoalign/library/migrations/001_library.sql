@@ -41,6 +41,14 @@ CREATE TABLE chunks (
     UNIQUE (document_id, ordinal)
 );
 
+-- Every (document, content) pair ever ingested: a version seen before is never "newer", so
+-- re-adding a file that holds two versions of one document does not flip between them.
+CREATE TABLE document_versions (
+    uid          TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (uid, content_hash)
+) WITHOUT ROWID;
+
 -- What ingest did that a user may want to look back on: replacements, skips.
 CREATE TABLE ingest_log (
     id      INTEGER PRIMARY KEY,
