@@ -23,8 +23,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
-    OUT, PEERS, SCALE_WS, SYNTH, emit_result, folder_size_mb, fresh, peak_rss_mib, run_child, table,
+from _common import (
+    OUT,
+    PEERS,
+    SCALE_WS,
+    SYNTH,
+    emit_result,
+    folder_size_mb,
+    fresh,
+    peak_rss_mib,
+    run_child,
+    table,
     write_json,
 )
 

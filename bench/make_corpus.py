@@ -29,11 +29,11 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CORPUS, SYNTH, table, write_json  # noqa: E402
+from _common import CORPUS, SYNTH, table, write_json
 
-from autoalign.library.chunking import TOKENS_PER_WORD  # noqa: E402
-from autoalign.library.parsers import iter_path  # noqa: E402
-from autoalign.library.records import ParseIssue  # noqa: E402
+from autoalign.library.chunking import TOKENS_PER_WORD
+from autoalign.library.parsers import iter_path
+from autoalign.library.records import ParseIssue
 
 DROP, DOUBLE, MIX = 0.08, 0.05, 0.30
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")

@@ -35,11 +35,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
-    CORPUS, PEERS, REAL_WS, SCALE_WS, fts5_query, peak_rss_mib, percentile, real_library, table,
+from _common import (
+    CORPUS,
+    PEERS,
+    SCALE_WS,
+    fts5_query,
+    peak_rss_mib,
+    percentile,
+    real_library,
+    table,
     write_json,
 )
-from queries import SHORT_QUERIES, long_queries  # noqa: E402
+from queries import SHORT_QUERIES, long_queries
 
 NOISE_SIGMA = 0.02
 SEED = 20261127
@@ -51,8 +58,8 @@ PASSAGE_SQL = (
 )
 
 
-def timed(fn, queries, passes: int = 1) -> list[float]:
-    """Milliseconds per query, over the last of ``passes`` + 1 passes (the first is warm-up)."""
+def timed(fn, queries) -> list[float]:
+    """Milliseconds per query over a second pass; the first pass is warm-up."""
     for q in queries:
         fn(q)
     times = []
@@ -170,16 +177,17 @@ def vector_peers(matrix: np.ndarray, queries: np.ndarray, args) -> tuple[list[li
 
     rows, out = [], {}
     exact_top = []
-    times = []
     for q in queries:
-        started = time.perf_counter()
         scores = matrix @ q
         top = np.argpartition(-scores, POOL - 1)[:POOL]
-        top = top[np.argsort(-scores[top])]
-        times.append((time.perf_counter() - started) * 1000)
-        exact_top.append(top)
-    # Warm pass done above only implicitly (first queries pay page faults): time again.
-    times = timed(lambda q: np.argpartition(-(matrix @ q), POOL - 1)[:POOL], list(queries))
+        exact_top.append(top[np.argsort(-scores[top])])
+
+    def exact(q):
+        scores = matrix @ q
+        top = np.argpartition(-scores, POOL - 1)[:POOL]
+        return top[np.argsort(-scores[top])]
+
+    times = timed(exact, list(queries))
     out["numpy_f32_exact"] = {**stats(times), "recall_at_10": 1.0, "build_seconds": 0.0,
                               "memory_mb": matrix.nbytes / 1e6}
     rows.append(["numpy f32 exact (VectorStore today)", *_row(out["numpy_f32_exact"])])

@@ -36,11 +36,11 @@ import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CORPUS, real_library, table, write_json  # noqa: E402
-from queries import first_sentences  # noqa: E402
+from _common import CORPUS, real_library, table, write_json
+from queries import first_sentences
 
-from autoalign.library import lexical as lexical_module  # noqa: E402
-from autoalign.library.search import reciprocal_rank_fusion  # noqa: E402
+from autoalign.library import lexical as lexical_module
+from autoalign.library.search import reciprocal_rank_fusion
 
 K_CHUNKS = 50
 TARGET = 0.9
@@ -209,10 +209,42 @@ def main() -> None:
     hybrid_r10 = results["hybrid"]["all"]["recall@10"]
     if hybrid_r10 < TARGET or "--variants" in sys.argv:
         payload["failures"] = failures(ev, rankings)
+        payload["ceilings"] = ceilings(ev, rankings, library)
         payload["variants"] = variants(library, ev, halves)
     payload["seconds"] = time.perf_counter() - started
     library.close()
     print(f"results: {write_json('retrieval_eval.json', payload)}")
+
+
+def ceilings(ev: Eval, rankings, library) -> dict:
+    """How far fusion alone could go: where the relevant document is in each ranker's own list."""
+    def rank(ranking: list[str], relevant: set[str]) -> int:
+        return next((r for r, uid in enumerate(ranking, 1) if uid in relevant), 10**9)
+
+    deep = {}
+    for mode in ("lexical", "semantic"):
+        deep[mode] = [
+            ev.documents([h.chunk_id for h in library.search(q, k=200, mode=mode)], uid)
+            for uid, q, _, _ in ev.cases
+        ]
+    lex = np.array([rank(r, c[2]) for r, c in zip(deep["lexical"], ev.cases)])
+    sem = np.array([rank(r, c[2]) for r, c in zip(deep["semantic"], ev.cases)])
+    out = {
+        "either_ranker_top10": float(np.mean((lex <= 10) | (sem <= 10))),
+        "either_ranker_top50": float(np.mean((lex <= 50) | (sem <= 50))),
+        "neither_ranker_top100": float(np.mean((lex > 100) & (sem > 100))),
+    }
+    # Scoring variant: every newsletter document removed from the rankings, not only the query's own.
+    newsletters = {u for u, in library.workspace.db.execute(
+        "SELECT uid FROM documents WHERE source = 'alignment_newsletter'")}
+    for mode in ("hybrid", "lexical", "semantic"):
+        out[f"{mode}_without_any_newsletter_document"] = ev.score(
+            [[u for u in r if u not in newsletters] for r in rankings[mode]])
+    print("\nceilings: " + ", ".join(f"{k} {v:.3f}" for k, v in out.items() if isinstance(v, float)))
+    for mode in ("hybrid", "lexical", "semantic"):
+        print(f"  {mode} recall@10 with all newsletter documents removed from the ranking: "
+              f"{out[f'{mode}_without_any_newsletter_document']['recall@10']:.3f}")
+    return out
 
 
 def failures(ev: Eval, rankings) -> list[dict]:
@@ -281,6 +313,20 @@ def variants(library, ev: Eval, halves) -> dict:
              ("documents fused, 500 candidates", {"rrf_k": 60, "pool": 500, "collapse": doc_collapse})]
     for label, kw in grid:
         found[label] = evaluate(lex, sem, **kw)
+    # Pseudo-relevance feedback for the vector ranker (Rocchio): the query vector plus alpha times
+    # the mean vector of the top lexical chunks, renormalized; costs a second vector search.
+    matrix, chunk_of_row = vectors._load()
+    row_of = {int(c): r for r, c in enumerate(chunk_of_row) if c >= 0}
+    for alpha, top in ((0.5, 3), (1.0, 3)):
+        sem_prf = []
+        for (_, q, _, _), l_ids in zip(ev.cases, lex):
+            v = embed(q)
+            rows = [row_of[c] for c in l_ids[:top] if c in row_of]
+            if rows:
+                v = v + alpha * matrix[rows].mean(axis=0)
+                v = v / np.linalg.norm(v)
+            sem_prf.append([cid for cid, _ in vectors.search(v, limit=max_pool)])
+        found[f"vector PRF: + {alpha:g} x mean of top {top} lexical chunks"] = evaluate(lex, sem_prf, rrf_k=60, pool=100)
     for title_boost in (1.0, 4.0, 8.0):
         l2, _ = raw(base_queries, {"title": title_boost})
         found[f"title boost {title_boost:g} (default 2)"] = evaluate(l2, sem, rrf_k=60, pool=100)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH, REPO, SYNTH, table, write_json  # noqa: E402
+from _common import BENCH, REPO, SYNTH, table, write_json
 
 STEPS = [
     ["make_corpus.py", "--tokens", "100000000", "--out", str(SYNTH)],

@@ -31,24 +31,37 @@ XSS_TITLE = "<script>alert(1)</script> Sandbox escape <img src=x onerror=alert(1
 XSS_URL = "javascript:alert(1)"
 XSS_TEXT = (
     "# <script>alert(1)</script>\n\n"
-    "A sandbox escape report quoting <img src=x onerror=alert(1)> and <a href=\"javascript:alert(1)\">a link</a>.\n\n"
+    'A sandbox escape report quoting <img src=x onerror=alert(1)> and <a href="javascript:alert(1)">a link</a>.\n\n'
     "## </p><script>alert(2)</script>\n\nThe sandbox escape worked only in the test harness."
 )
 
 #: A document long enough that its cited passage starts far below the first screen.
 LONG_ID = "fx-long"
 LONG_TARGET = "Zebrafish calibration curves turned out to be the decisive evidence for the survey's conclusion."
-LONG_TEXT = "# A long survey\n\n" + "".join(
-    f"Paragraph {i} of the survey reviews benchmarks, datasets and evaluation protocols in general terms, "
-    "noting where results replicate and where they do not.\n\n"
-    for i in range(120)
-) + LONG_TARGET + "\n\n" + "Closing remarks follow the evidence.\n"
+LONG_TEXT = (
+    "# A long survey\n\n"
+    + "".join(
+        f"Paragraph {i} of the survey reviews benchmarks, datasets and evaluation protocols in general terms, "
+        "noting where results replicate and where they do not.\n\n"
+        for i in range(120)
+    )
+    + LONG_TARGET
+    + "\n\n"
+    + "Closing remarks follow the evidence.\n"
+)
 
 
 def _record(uid: str, title: str, text: str, url: str) -> dict:
     return {
-        "id": uid, "source": "fixture_web", "source_type": "fixture", "title": title, "url": url,
-        "authors": ["Test Author"], "date_published": "2024-01-01T00:00:00Z", "text": text, "summaries": [],
+        "id": uid,
+        "source": "fixture_web",
+        "source_type": "fixture",
+        "title": title,
+        "url": url,
+        "authors": ["Test Author"],
+        "date_published": "2024-01-01T00:00:00Z",
+        "text": text,
+        "summaries": [],
     }
 
 
@@ -60,7 +73,8 @@ def build_library(folder: Path, embedder: Embedder, *, embed: bool = True) -> Li
     """
     extra = folder / "web.jsonl"
     extra.write_bytes(
-        orjson.dumps(_record(XSS_ID, XSS_TITLE, XSS_TEXT, XSS_URL)) + b"\n"
+        orjson.dumps(_record(XSS_ID, XSS_TITLE, XSS_TEXT, XSS_URL))
+        + b"\n"
         + orjson.dumps(_record(LONG_ID, "A long survey of evaluation practice", LONG_TEXT, "https://example.org/long"))
         + b"\n"
     )

@@ -21,16 +21,22 @@ def bad_folder(tmp_path):
     (folder / "binary.jsonl").write_bytes(bytes(range(256)) * 64)
     (folder / "latin1.jsonl").write_bytes(
         json.dumps({"id": "l1", "title": "ok", "text": "PLACEHOLDER"}).replace("PLACEHOLDER", "caf\\u00e9").encode()
-        + b"\n" + b'{"id": "l2", "title": "bad", "text": "caf\xe9"}\n'
+        + b"\n"
+        + b'{"id": "l2", "title": "bad", "text": "caf\xe9"}\n'
     )
     (folder / "missing-fields.jsonl").write_text(
-        json.dumps({"id": "m1", "title": "No text here"}) + "\n"
-        + json.dumps({"id": "m2", "text": "No title here"}) + "\n"
-        + json.dumps({"id": "m3", "title": "", "text": "   "}) + "\n"
+        json.dumps({"id": "m1", "title": "No text here"})
+        + "\n"
+        + json.dumps({"id": "m2", "text": "No title here"})
+        + "\n"
+        + json.dumps({"id": "m3", "title": "", "text": "   "})
+        + "\n"
     )
     (folder / "dups.jsonl").write_text(
-        json.dumps({"id": "same", "title": "Dup", "text": "first body"}) + "\n"
-        + json.dumps({"id": "same", "title": "Dup", "text": "second body"}) + "\n"
+        json.dumps({"id": "same", "title": "Dup", "text": "first body"})
+        + "\n"
+        + json.dumps({"id": "same", "title": "Dup", "text": "second body"})
+        + "\n"
     )
     (folder / "scripts.html").write_text(
         "<html><head><title>Scripted</title><script>var secret = 'tracking';</script>"
@@ -49,8 +55,14 @@ def test_bad_folder_is_ingested_around_its_problems(workspace_path, minilm, bad_
     before = library.stats()
     report = library.add([bad_folder])
     reasons = {issue.origin.rsplit("/", 1)[-1]: issue.reason for issue in report.issues}
-    assert set(reasons) == {"empty.jsonl", "binary.jsonl", "latin1.jsonl:2", "missing-fields.jsonl:1",
-                            "missing-fields.jsonl:2", "missing-fields.jsonl:3"}
+    assert set(reasons) == {
+        "empty.jsonl",
+        "binary.jsonl",
+        "latin1.jsonl:2",
+        "missing-fields.jsonl:1",
+        "missing-fields.jsonl:2",
+        "missing-fields.jsonl:3",
+    }
     assert "UTF-8" in reasons["latin1.jsonl:2"]
     assert report.added == 4 and report.replaced == 1  # l1, same, scripts.html, good.md
     assert library.document("same").text == "second body"
@@ -69,7 +81,9 @@ def test_bad_folder_is_ingested_around_its_problems(workspace_path, minilm, bad_
 def test_cli_reports_each_problem_and_exits_non_zero(workspace_path, bad_folder):
     result = subprocess.run(
         [sys.executable, "-m", "autoalign", "--workspace", str(workspace_path), "library", "add", str(bad_folder)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

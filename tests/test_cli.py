@@ -18,7 +18,10 @@ from tests.conftest import MINI_CORPUS
 def autoalign(workspace, *args, check=True, **kwargs):
     result = subprocess.run(
         [sys.executable, "-m", "autoalign", "--workspace", str(workspace), *args],
-        capture_output=True, text=True, timeout=300, **kwargs,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
@@ -59,12 +62,19 @@ def test_ingest_killed_with_sigkill_resumes_without_duplicates(workspace_path, t
     big = tmp_path / "big.jsonl"
     with big.open("w") as handle:
         for i in range(total):
-            record = {"id": f"k{i}", "title": f"Document {i}", "source": "bulk", "authors": [],
-                      "date_published": "2020-01-01", "text": f"Body of document {i} about topic{i % 97}. " * 20}
+            record = {
+                "id": f"k{i}",
+                "title": f"Document {i}",
+                "source": "bulk",
+                "authors": [],
+                "date_published": "2020-01-01",
+                "text": f"Body of document {i} about topic{i % 97}. " * 20,
+            }
             handle.write(json.dumps(record) + "\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "autoalign", "--workspace", str(workspace_path), "library", "add", str(big)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     db_path = workspace_path / "autoalign.db"
     deadline = time.time() + 120

@@ -19,8 +19,16 @@ def _write_jsonl(path, records):
 
 
 def _record(uid, title, text, date="2020-01-01", **extra):
-    return {"id": uid, "source": "tests", "title": title, "text": text, "url": "",
-            "authors": ["Tess Ter"], "date_published": date, **extra}
+    return {
+        "id": uid,
+        "source": "tests",
+        "title": title,
+        "text": text,
+        "url": "",
+        "authors": ["Tess Ter"],
+        "date_published": date,
+        **extra,
+    }
 
 
 def _lexical_count(library: Library) -> int:
@@ -79,7 +87,9 @@ def test_related_documents_exclude_the_document_itself(mini_library):
 def test_newer_version_replaces_older_and_is_logged(workspace_path, minilm, tmp_path):
     library = Library.open(workspace_path, embedder=minilm)
     old = _write_jsonl(tmp_path / "v1.jsonl", [_record("doc-1", "Versioned", "The zanzibarian original wording.")])
-    new = _write_jsonl(tmp_path / "v2.jsonl", [_record("doc-1", "Versioned", "The quetzalcoatlian revised wording.", "2021-01-01")])
+    new = _write_jsonl(
+        tmp_path / "v2.jsonl", [_record("doc-1", "Versioned", "The quetzalcoatlian revised wording.", "2021-01-01")]
+    )
     library.add([old])
     report = library.add([new])
     assert report.replaced == 1 and "replaced document doc-1" in report.events[0]
@@ -100,12 +110,15 @@ def test_an_older_version_does_not_replace_a_newer_one(workspace_path, minilm, t
 
 def test_duplicates_by_content_and_by_id_within_one_file(workspace_path, minilm, tmp_path):
     library = Library.open(workspace_path, embedder=minilm)
-    path = _write_jsonl(tmp_path / "dups.jsonl", [
-        _record("a", "Same", "identical body text"),
-        _record("b", "Same", "identical body text"),
-        _record("c", "C", "first text"),
-        _record("c", "C", "second text"),
-    ])
+    path = _write_jsonl(
+        tmp_path / "dups.jsonl",
+        [
+            _record("a", "Same", "identical body text"),
+            _record("b", "Same", "identical body text"),
+            _record("c", "C", "first text"),
+            _record("c", "C", "second text"),
+        ],
+    )
     report = library.add([path])
     assert (report.added, report.duplicates, report.replaced) == (2, 1, 1)
     assert library.document("c").text == "second text"
@@ -120,8 +133,12 @@ def test_malformed_records_are_reported_and_the_rest_ingested(workspace_path, mi
     library = Library.open(workspace_path, embedder=minilm)
     path = tmp_path / "mixed.jsonl"
     path.write_text(
-        json.dumps(_record("ok-1", "Fine", "fine text")) + "\n{not json\n"
-        + json.dumps({"id": "no-text", "title": "x"}) + "\n" + json.dumps(_record("ok-2", "Fine 2", "more text")) + "\n"
+        json.dumps(_record("ok-1", "Fine", "fine text"))
+        + "\n{not json\n"
+        + json.dumps({"id": "no-text", "title": "x"})
+        + "\n"
+        + json.dumps(_record("ok-2", "Fine 2", "more text"))
+        + "\n"
     )
     report = library.add([path])
     assert report.added == 2
@@ -140,7 +157,7 @@ def test_empty_and_oversized_queries_are_refused(mini_library):
         mini_library.search("   ")
     with pytest.raises(AutoalignError, match="limit"):
         mini_library.search("x" * 20_000)
-    assert mini_library.search("AND OR NOT ( ) : \" *", mode="lexical") == []
+    assert mini_library.search('AND OR NOT ( ) : " *', mode="lexical") == []
 
 
 def test_embedding_resumes_after_an_interruption(workspace_path, minilm):
@@ -181,3 +198,11 @@ def test_database_is_wal_and_migrated(mini_library):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     versions = db.execute("SELECT package, version FROM schema_migrations").fetchall()
     assert ("autoalign.library", 1) in versions
+
+
+def test_passages_per_document_can_be_capped(mini_library):
+    unlimited = mini_library.search("reward", mode="lexical", k=10, max_per_document=None)
+    capped = mini_library.search("reward", mode="lexical", k=10, max_per_document=1)
+    uids = [h.document.uid for h in capped]
+    assert len(uids) == len(set(uids))
+    assert len(unlimited) > len(capped)

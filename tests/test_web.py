@@ -8,14 +8,18 @@ import re
 import time
 
 import httpx
+import orjson
 import pytest
 from servers import LONG_ID, XSS_ID, XSS_TEXT, build_library, serving
 
+from autoalign.config import Settings
 from autoalign.errors import AutoalignError
+from autoalign.library import Library
 from autoalign.web import create_app
 from autoalign.web.security import SECURITY_HEADERS
 from autoalign.web.server import RedactToken, access_token, run
 from autoalign.web.text import RENDER_BUDGET, SNAP_CHARS, reader_view
+from autoalign.workspace import Workspace
 
 TOKEN = "s3cret-web-token"
 JAVASCRIPT_HREF = re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
@@ -66,6 +70,17 @@ def test_search_api_returns_cited_hits(client):
     assert first["reader_url"] == f"/library/doc/fx-reward-hacking?start={first['start']}&end={first['end']}#cite"
 
 
+def test_search_filters_reach_the_library(client):
+    def ids(**params) -> set[str]:
+        hits = client.get("/api/library/search", params={"q": "alignment reward model", **params}).json()["hits"]
+        return {hit["document"]["id"] for hit in hits}
+
+    assert set() < ids(source="fixture_forum") <= {"fx-deception", "fx-loom", "fx-eliciting"}
+    assert set() < ids(author="Okafor") <= {"fx-reward-hacking", "fx-deception"}
+    assert set() < ids(**{"from": "2021-01-01", "to": "2021-12-31"}) <= {"fx-reward-hacking", "fx-loom", "fx-eliciting"}
+    assert len(ids(k="1", mode="lexical")) == 1
+
+
 def test_results_page_marks_query_terms(client):
     page = client.get("/library", params={"q": "reward hacking"}).text
     assert page.index("Reward hacking in reinforcement learning agents") < page.index("Goodhart")
@@ -92,11 +107,14 @@ def test_reader_marks_a_span_inside_a_paragraph(client):
     assert "<h3>Why it happens</h3>" in page
 
 
-def test_reader_lists_related_documents(client):
-    page = client.get("/library/doc/fx-reward-hacking").text
-    related = page[page.index('id="related-title"') :]
-    assert related.count('<a href="/library/doc/') == 5
-    assert 'href="/library/doc/fx-reward-hacking"' not in related
+def test_related_documents_api(client):
+    related = client.get("/api/library/related/fx-reward-hacking").json()["related"]
+    assert len(related) == 5
+    assert "fx-reward-hacking" not in {r["document"]["id"] for r in related}
+    assert all(r["reader_url"] == f"/library/doc/{r['document']['id']}" for r in related)
+    assert len(client.get("/api/library/related/fx-reward-hacking", params={"k": 2}).json()["related"]) == 2
+    reader = client.get("/library/doc/fx-reward-hacking").text
+    assert 'data-related-url="/api/library/related/fx-reward-hacking"' in reader
 
 
 @pytest.mark.parametrize(
@@ -131,6 +149,24 @@ def test_huge_documents_render_a_window_around_the_cite():
     assert text[view.lo - 2 : view.lo] == "\n\n"  # starts at a paragraph break
     assert sum('id="cite"' in block for _, block in view.blocks) == 1
     assert elapsed < 0.5, f"rendering took {elapsed:.2f} s"
+
+
+@pytest.mark.slow
+def test_a_50_mb_document_opens_at_once(tmp_path, minilm):
+    paragraph = "The measurement was repeated under the same conditions. " * 20
+    text = "# Results\n\n" + "\n\n".join([paragraph] * (50_000_000 // len(paragraph)))
+    (tmp_path / "big.jsonl").write_bytes(orjson.dumps({"id": "big", "source": "x", "title": "Huge", "text": text}))
+    (tmp_path / "ws").mkdir()
+    with Library(Workspace(tmp_path / "ws", Settings()), minilm) as library, serving(create_app(library)) as url:
+        library.add([tmp_path / "big.jsonl"])
+        middle = len(text) // 2
+        started = time.perf_counter()
+        response = httpx.get(f"{url}/library/doc/big?start={middle}&end={middle + 100}", timeout=60)
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    assert 'id="cite"' in response.text and "too long to show at once" in response.text
+    assert len(response.content) < 2 * RENDER_BUDGET
+    assert elapsed < 2.0, f"the reader took {elapsed:.2f} s"
 
 
 def test_long_document_renders_whole_under_the_budget(client):
@@ -209,7 +245,12 @@ def test_empty_query_page_explains(client):
 
 @pytest.mark.parametrize(
     ("path", "json"),
-    [("/library/doc/nope", False), ("/library/text/nope", False), ("/api/library/documents/nope", True)],
+    [
+        ("/library/doc/nope", False),
+        ("/library/text/nope", False),
+        ("/api/library/documents/nope", True),
+        ("/api/library/related/nope", True),
+    ],
 )
 def test_unknown_documents_are_404(client, path, json):
     response = client.get(path)
@@ -295,8 +336,13 @@ def test_serving_off_loopback_needs_a_token(workspace_path, monkeypatch):
 
 def test_access_log_never_holds_the_token():
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 0, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", f"/library?q=x&token={TOKEN}", "1.1", 303), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/library?q=x&token={TOKEN}", "1.1", 303),
+        None,
     )
     assert RedactToken().filter(record)
     assert TOKEN not in record.getMessage()

@@ -18,8 +18,13 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -107,6 +112,8 @@ def test_search_then_read_the_cited_passage(tab, base_url, tmp_path):
     assert cite.is_visible()
     box = cite_box(page)
     assert 0 <= box["top"] < box["viewport"]
+    page.locator(".related li a").nth(4).wait_for()
+    assert page.locator(".related li a").count() == 5
     page.screenshot(path=tmp_path / "reader.png")
     tab.assert_quiet()
 

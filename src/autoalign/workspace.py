@@ -88,7 +88,10 @@ class Workspace:
 
     def set_state(self, key: str, value: str, db: sqlite3.Connection | None = None) -> None:
         """Record a small fact (a watermark, a version); inside a transaction when ``db`` is given."""
-        statement = "INSERT INTO workspace_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        statement = (
+            "INSERT INTO workspace_state(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        )
         if db is not None:
             db.execute(statement, (key, value))
         else:
@@ -100,9 +103,7 @@ class Workspace:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            db = sqlite3.connect(
-                self.path / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30
-            )
+            db = sqlite3.connect(self.path / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
@@ -118,15 +119,10 @@ class Workspace:
                 " package TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
                 " applied_at TEXT NOT NULL DEFAULT (datetime('now')), PRIMARY KEY (package, version))"
             )
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS workspace_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
+            tx.execute("CREATE TABLE IF NOT EXISTS workspace_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         for package in MIGRATION_PACKAGES:
             applied = {
-                row[0]
-                for row in self.db.execute(
-                    "SELECT version FROM schema_migrations WHERE package = ?", (package,)
-                )
+                row[0] for row in self.db.execute("SELECT version FROM schema_migrations WHERE package = ?", (package,))
             }
             for version, name, sql in _migrations_of(package):
                 if version in applied:

@@ -33,7 +33,9 @@ def _root(
     workspace: Annotated[
         Optional[Path],
         typer.Option(
-            "--workspace", "-w", envvar="AUTOALIGN_WORKSPACE",
+            "--workspace",
+            "-w",
+            envvar="AUTOALIGN_WORKSPACE",
             help="Workspace folder (default: the per-user workspace).",
         ),
     ] = None,

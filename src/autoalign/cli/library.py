@@ -14,29 +14,38 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from autoalign.cli import State, console, err_console, open_library
-from autoalign.cli.render import byline, hit_json, hit_renderable
+from autoalign.cli.render import byline, hit_renderable
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command()
 def add(
-    paths: Annotated[list[Path], typer.Argument(help="ARD JSONL (.jsonl, .jsonl.gz), HTML, markdown, text or PDF files, or folders of them.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="ARD JSONL (.jsonl, .jsonl.gz), HTML, markdown, text or PDF files, or folders of them."),
+    ],
     allow_skips: Annotated[bool, typer.Option(help="Exit 0 even if some records were malformed and skipped.")] = False,
 ) -> None:
     """Add documents to the library (idempotent; re-run to resume an interrupted ingest)."""
     library = open_library()
     with Progress(
-        TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
         TextColumn("{task.fields[docs]:,} docs · {task.fields[rate]:,.0f} docs/s"),
-        TimeRemainingColumn(), console=err_console, transient=True,
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task("ingest", total=None, docs=0, rate=0.0)
         started = time.perf_counter()
 
         def on_progress(p) -> None:
             elapsed = max(time.perf_counter() - started, 1e-6)
-            progress.update(task, total=p.bytes_total, completed=p.bytes_done, docs=p.documents, rate=p.documents / elapsed)
+            progress.update(
+                task, total=p.bytes_total, completed=p.bytes_done, docs=p.documents, rate=p.documents / elapsed
+            )
 
         def on_issue(issue) -> None:
             progress.console.print(f"[yellow]skipped[/yellow] {escape(str(issue))}", highlight=False, soft_wrap=True)
@@ -55,7 +64,9 @@ def add(
     )
     pending = library.pending_embeddings() if report.chunks else 0
     if pending:
-        console.print(f"[dim]{pending:,} chunks await vectors: `autoalign library embed` (lexical search works now)[/dim]")
+        console.print(
+            f"[dim]{pending:,} chunks await vectors: `autoalign library embed` (lexical search works now)[/dim]"
+        )
     library.close()
     if report.issues and not allow_skips:
         err_console.print(f"[red]{len(report.issues)} record(s) skipped[/red]; pass --allow-skips to accept that")
@@ -64,23 +75,35 @@ def add(
 
 @app.command()
 def embed(
-    ray: Annotated[Optional[str], typer.Option("--ray", help="Address of a Ray cluster to embed on (e.g. 10.0.0.5:6379).")] = None,
-    background: Annotated[bool, typer.Option(help="Run as a background process; follow it with `autoalign library status`.")] = False,
+    ray: Annotated[
+        Optional[str], typer.Option("--ray", help="Address of a Ray cluster to embed on (e.g. 10.0.0.5:6379).")
+    ] = None,
+    background: Annotated[
+        bool, typer.Option(help="Run as a background process; follow it with `autoalign library status`.")
+    ] = False,
     batch_size: Annotated[Optional[int], typer.Option(min=1, max=4096, help="Passages per batch.")] = None,
 ) -> None:
     """Embed the chunks that have no vector yet (resumable: re-run after an interruption)."""
     library = open_library()
     if background:
         pid = library.embed_in_background(ray_address=ray, batch_size=batch_size)
-        console.print(f"embedding in the background (process {pid}, log {library.workspace.path / 'embed.log'}); follow it with `autoalign library status`")
+        console.print(
+            f"embedding in the background (process {pid}, log {library.workspace.path / 'embed.log'});"
+            " follow it with `autoalign library status`"
+        )
         return
     with Progress(
-        TextColumn("[bold]embed"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console, transient=True,
+        TextColumn("[bold]embed"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task("embed", total=None)
         report = library.embed(
-            ray_address=ray, batch_size=batch_size,
+            ray_address=ray,
+            batch_size=batch_size,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     console.print(
@@ -128,7 +151,10 @@ def related(
     """Documents related to a document."""
     library = open_library()
     for item in library.related(uid, k=k):
-        console.print(f"[bold]{escape(item.document.title)}[/bold] [dim]({escape(item.document.uid)}, {item.score:.3f})[/dim]", highlight=False)
+        console.print(
+            f"[bold]{escape(item.document.title)}[/bold] [dim]({escape(item.document.uid)}, {item.score:.3f})[/dim]",
+            highlight=False,
+        )
         console.print(byline(item.document))
 
 
@@ -149,14 +175,26 @@ def search(
     author: Annotated[Optional[str], typer.Option(help="Only documents by this author (words of the name).")] = None,
     date_from: Annotated[Optional[str], typer.Option("--from", help="Published on or after (YYYY[-MM[-DD]]).")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Published on or before (YYYY[-MM[-DD]]).")] = None,
+    per_document: Annotated[
+        int, typer.Option("--per-doc", min=0, help="At most this many passages from one document (0: no limit).")
+    ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of text.")] = False,
 ) -> None:
     """Search the library; each passage is cited to document, section and character span."""
     library = open_library()
-    hits = library.search(query, k=k, mode=mode, source=source, author=author, date_from=date_from, date_to=date_to)
+    hits = library.search(
+        query,
+        k=k,
+        mode=mode,
+        source=source,
+        author=author,
+        date_from=date_from,
+        date_to=date_to,
+        max_per_document=per_document or None,
+    )
     if as_json:
         for hit in hits:
-            sys.stdout.write(orjson.dumps(hit_json(hit)).decode() + "\n")
+            sys.stdout.write(orjson.dumps(hit.as_dict()).decode() + "\n")
         return
     if not hits:
         console.print("no passages found")

@@ -31,15 +31,3 @@ def hit_renderable(number: int, hit: Hit) -> Group:
         passage.stylize("bold yellow", start, end)
     lines.append(Padding(passage, (0, 0, 1, 2)))
     return Group(*lines)
-
-
-def hit_json(hit: Hit) -> dict:
-    return {
-        "document": {
-            "id": hit.document.uid, "title": hit.document.title, "authors": list(hit.document.authors),
-            "date": hit.document.date_published, "source": hit.document.source, "url": hit.document.url,
-        },
-        "chunk_id": hit.chunk_id, "section": hit.section, "start": hit.start, "end": hit.end,
-        "passage": hit.passage, "score": hit.score, "ranks": hit.ranks,
-        "highlights": [list(span) for span in hit.highlights],
-    }

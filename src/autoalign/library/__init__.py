@@ -30,8 +30,17 @@ if TYPE_CHECKING:
     from autoalign.embed import Embedder
 
 __all__ = [
-    "Document", "DocumentInfo", "EmbedReport", "Filters", "Hit", "IngestReport", "Library",
-    "LibraryStats", "ParseIssue", "Progress", "RelatedDocument",
+    "Document",
+    "DocumentInfo",
+    "EmbedReport",
+    "Filters",
+    "Hit",
+    "IngestReport",
+    "Library",
+    "LibraryStats",
+    "ParseIssue",
+    "Progress",
+    "RelatedDocument",
 ]
 
 
@@ -93,8 +102,11 @@ class Library:
     ) -> IngestReport:
         """Ingest files and folders (ARD JSONL, HTML, markdown, text, PDF)."""
         return ingest(
-            self.workspace, self.lexical, [Path(p).expanduser() for p in paths],
-            on_progress=on_progress, on_issue=on_issue,
+            self.workspace,
+            self.lexical,
+            [Path(p).expanduser() for p in paths],
+            on_progress=on_progress,
+            on_issue=on_issue,
         )
 
     def embed(
@@ -106,8 +118,12 @@ class Library:
     ) -> EmbedReport:
         """Give every chunk a vector from the configured embedder (resumable)."""
         return embed_library(
-            self.workspace, self.embedder, self.settings.embed,
-            ray_address=ray_address, batch_size=batch_size, on_progress=on_progress,
+            self.workspace,
+            self.embedder,
+            self.settings.embed,
+            ray_address=ray_address,
+            batch_size=batch_size,
+            on_progress=on_progress,
         )
 
     def embed_in_background(self, *, ray_address: str | None = None, batch_size: int | None = None) -> int:
@@ -131,10 +147,21 @@ class Library:
         author: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        max_per_document: int | None = 2,
     ) -> list[Hit]:
-        """The passages that best answer ``query``, each citable to document, section and span."""
+        """The passages that best answer ``query``, each citable to document, section and span.
+
+        ``max_per_document`` keeps one long document from filling the page with its passages
+        (None lifts the limit, as evidence gathering wants).
+        """
         filters = Filters(source=source, author=author, date_from=date_from, date_to=date_to)
-        return self._searcher.search(query, k=k or self.settings.search.k, mode=mode, filters=filters)
+        return self._searcher.search(
+            query,
+            k=k or self.settings.search.k,
+            mode=mode,
+            filters=filters,
+            max_per_document=max_per_document,
+        )
 
     def document(self, uid: str) -> Document:
         return store.get_document(self.workspace.db, uid)
@@ -159,12 +186,12 @@ class Library:
             doc = self.document(uid)
             opening = " ".join(doc.text.split()[:80])
             ranked = self.lexical.search(f"{doc.info.title} {opening}", limit=k * 20 + len(chunk_ids))
-        rows = store.chunk_rows(db, [cid for cid, _ in ranked])
+        owners = store.document_ids_of_chunks(db, [cid for cid, _ in ranked])
         best: dict[int, float] = {}
         for cid, score in ranked:
-            row = rows.get(cid)
-            if row and row.document_id != document_id and row.document_id not in best:
-                best[row.document_id] = score
+            owner = owners.get(cid)
+            if owner is not None and owner != document_id and owner not in best:
+                best[owner] = score
         top = list(best.items())[:k]
         infos = store.infos_by_document_id(db, [did for did, _ in top]) if top else {}
         return [RelatedDocument(infos[did], score) for did, score in top if did in infos]
@@ -180,12 +207,13 @@ class Library:
         documents, chunks = db.execute(
             "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)"
         ).fetchone()
-        embedded = dict(
-            db.execute("SELECT embedder, count(*) FROM embeddings GROUP BY embedder").fetchall()
-        )
+        embedded = dict(db.execute("SELECT embedder, count(*) FROM embeddings GROUP BY embedder").fetchall())
         job = jobs.latest(self.workspace, JOB_KIND)
         return LibraryStats(
-            documents=documents, chunks=chunks, embedded=embedded, sources=self.sources(),
+            documents=documents,
+            chunks=chunks,
+            embedded=embedded,
+            sources=self.sources(),
             embed_job=job,
         )
 

@@ -108,8 +108,10 @@ def _pack(blocks: list[_Block], min_tokens: int, max_tokens: int) -> Iterator[tu
     """
     spans: list[list[int]] = []  # [start, end, tokens]
     for block in blocks:
-        if spans and spans[-1][2] + block.tokens <= max_tokens and (
-            spans[-1][2] < min_tokens or block.tokens < min_tokens
+        if (
+            spans
+            and spans[-1][2] + block.tokens <= max_tokens
+            and (spans[-1][2] < min_tokens or block.tokens < min_tokens)
         ):
             spans[-1][1] = block.end
             spans[-1][2] += block.tokens

@@ -54,7 +54,7 @@ def embedding_texts(workspace: Workspace, chunk_ids: list[int]) -> list[str]:
     rows = dict(
         (cid, f"{title}\n{passage}")
         for cid, title, passage in workspace.db.execute(
-            "SELECT c.id, d.title, substr(d.text, c.start + 1, c.end - c.start)"
+            "SELECT c.id, d.title, c.text"
             f" FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
             chunk_ids,
         )
@@ -120,7 +120,7 @@ def start_background(workspace: Workspace, *, ray_address: str | None = None, ba
     if batch_size:
         args += ["--batch-size", str(batch_size)]
     with open(workspace.path / "embed.log", "ab") as log:
-        process = subprocess.Popen(
-            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    # Recorded now, so that status readers see the job before the child has loaded its model.
+    jobs.start(workspace, JOB_KIND, total=0, pid=process.pid)
     return process.pid

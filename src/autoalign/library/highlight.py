@@ -6,9 +6,62 @@ import re
 
 _WORD = re.compile(r"\w+")
 _STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from had has have how i if in into is it its"
-    " of on or our so than that the their then there these they this to was we were what when"
-    " where which who why will with would you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
 )
 _SUFFIXES = ("ing", "ed", "es", "s")
 
@@ -32,6 +85,4 @@ def highlight_spans(passage: str, terms: frozenset[str]) -> tuple[tuple[int, int
     """``(start, end)`` of each word of ``passage`` whose stem is one of ``terms``."""
     if not terms:
         return ()
-    return tuple(
-        (m.start(), m.end()) for m in _WORD.finditer(passage) if _stem(m.group().lower()) in terms
-    )
+    return tuple((m.start(), m.end()) for m in _WORD.finditer(passage) if _stem(m.group().lower()) in terms)

@@ -167,14 +167,25 @@ def _store_batch(workspace: Workspace, lexical: LexicalIndex, docs: list[SourceD
                     report.unchanged += 1
             elif _is_older(doc.date_published, existing.date_published):
                 report.kept_newer += 1
-                _event(db, report, "kept", doc.origin,
-                       f"document {existing.uid} is newer ({existing.date_published}) than this version ({doc.date_published}); kept the stored one")
+                _event(
+                    db,
+                    report,
+                    "kept",
+                    doc.origin,
+                    f"document {existing.uid} is newer ({existing.date_published}) than this version"
+                    f" ({doc.date_published}); kept the stored one",
+                )
             else:
                 replaced_ids.append(existing.id)
                 new_chunks += store.replace_document(db, existing.id, doc, uid, digest)
                 report.replaced += 1
-                _event(db, report, "replaced", doc.origin,
-                       f"replaced document {existing.uid} (matched by {existing.matched_by}) with a newer version")
+                _event(
+                    db,
+                    report,
+                    "replaced",
+                    doc.origin,
+                    f"replaced document {existing.uid} (matched by {existing.matched_by}) with a newer version",
+                )
     if replaced_ids:
         lexical.delete_documents(replaced_ids)
     lexical.add(new_chunks)
@@ -189,4 +200,3 @@ def _event(db, report: IngestReport, event: str, origin: str, detail: str) -> No
 
 def _is_older(incoming: str | None, stored: str | None) -> bool:
     return bool(incoming and stored and incoming < stored)
-

@@ -57,10 +57,19 @@ def _replace_state(job: Job, state: str) -> Job:
     return Job(job.id, job.kind, state, job.done, job.total, job.pid, job.message, job.started_at, job.updated_at)
 
 
-def start(workspace: Workspace, kind: str, total: int) -> int:
-    """Record a new running job for this process; refuses if one of the same kind is alive."""
+def start(workspace: Workspace, kind: str, total: int, pid: int | None = None) -> int:
+    """Record a running job for process ``pid`` (this one by default).
+
+    Refuses while another live process runs a job of the same kind. A job that a parent process
+    recorded for this one (see :func:`autoalign.library.embedding.start_background`) is taken over.
+    """
+    pid = pid or os.getpid()
     current = latest(workspace, kind)
-    if current and current.state == "running" and current.pid != os.getpid():
+    if current and current.state == "running" and current.pid == pid:
+        with workspace.transaction() as tx:
+            tx.execute("UPDATE jobs SET total = max(total, ?) WHERE id = ?", (total, current.id))
+        return current.id
+    if current and current.state == "running":
         raise AutoalignError(
             f"a {kind} job is already running (process {current.pid}, {current.done:,} of "
             f"{current.total:,}); wait for it or stop it first"
@@ -68,7 +77,7 @@ def start(workspace: Workspace, kind: str, total: int) -> int:
     with workspace.transaction() as tx:
         cursor = tx.execute(
             "INSERT INTO jobs(kind, state, total, pid) VALUES (?, 'running', ?, ?)",
-            (kind, total, os.getpid()),
+            (kind, total, pid),
         )
         return cursor.lastrowid
 

@@ -20,7 +20,11 @@ import tantivy
 
 WATERMARK_KEY = "lexical:watermark"
 SCHEMA_VERSION = "1"
-_FIELD_BOOSTS = {"title": 2.0, "section": 1.5, "text": 1.0}
+_FIELD_BOOSTS = {"title": 1.5, "section": 1.2, "text": 1.0}
+#: Short queries also score the words as a phrase, so "reward hacking" ranks passages with that
+#: phrase above passages that mention "hacking" alone; long queries skip it (rarely matches, costs time).
+PHRASE_MAX_WORDS = 6
+PHRASE_BOOST = 2.0
 #: Characters with a meaning in tantivy's query language; user queries are plain text.
 _QUERY_SYNTAX = re.compile(r"[+\-!(){}\[\]^\"~*?:\\/<>=]|\b(?:AND|OR|NOT|IN)\b")
 
@@ -114,9 +118,7 @@ class LexicalIndex:
 
     def delete_chunks_above(self, chunk_id: int) -> None:
         """Drop chunks that were indexed after the last recorded watermark."""
-        query = tantivy.Query.range_query(
-            self.schema, "chunk_id", tantivy.FieldType.Unsigned, lower_bound=chunk_id + 1
-        )
+        query = tantivy.Query.range_query(self.schema, "chunk_id", tantivy.FieldType.Unsigned, lower_bound=chunk_id + 1)
         self.writer.delete_documents_by_query(query)
 
     def commit(self) -> None:
@@ -137,6 +139,9 @@ class LexicalIndex:
         text = _QUERY_SYNTAX.sub(" ", query).strip()
         if not text:
             return []
+        words = text.split()
+        if 1 < len(words) <= PHRASE_MAX_WORDS:
+            text = f'{text} "{" ".join(words)}"^{PHRASE_BOOST}'
         parsed, _errors = self.index.parse_query_lenient(
             text, default_field_names=list(_FIELD_BOOSTS), field_boosts=_FIELD_BOOSTS
         )

@@ -50,6 +50,17 @@ class DocumentInfo:
     authors: tuple[str, ...]
     date_published: str | None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape that the CLI (``--json``) and the web API share."""
+        return {
+            "id": self.uid,
+            "title": self.title,
+            "authors": list(self.authors),
+            "date": self.date_published,
+            "source": self.source,
+            "url": self.url,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Document:
@@ -91,6 +102,20 @@ class Hit:
     highlights: tuple[tuple[int, int], ...] = ()
     #: Rank from each ranker that found it (``{"lexical": 1, "semantic": 4}``).
     ranks: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape that the CLI (``--json``) and the web API share."""
+        return {
+            "document": self.document.as_dict(),
+            "chunk_id": self.chunk_id,
+            "section": self.section,
+            "start": self.start,
+            "end": self.end,
+            "passage": self.passage,
+            "score": self.score,
+            "ranks": self.ranks,
+            "highlights": [list(span) for span in self.highlights],
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,7 @@ def validate_query(query: str) -> str:
     if not query:
         raise AutoalignError("the query is empty: say what to search for")
     if len(query) > MAX_QUERY_CHARS:
-        raise AutoalignError(
-            f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
-        )
+        raise AutoalignError(f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
     return query
 
 
@@ -48,9 +46,7 @@ def allowed_chunks(db: sqlite3.Connection, filters: Filters) -> set[int]:
             params.append(f"%{word}%")
     low, high = date_key(filters.date_from), date_key(filters.date_to, upper=True)
     if low is not None or high is not None:
-        where.append(
-            "CAST(replace(substr(d.date_published, 1, 10), '-', '') AS INTEGER) BETWEEN ? AND ?"
-        )
+        where.append("CAST(replace(substr(d.date_published, 1, 10), '-', '') AS INTEGER) BETWEEN ? AND ?")
         params += [low or 0, high or 99999999]
     sql = "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
     if where:
@@ -90,7 +86,9 @@ class HybridSearcher:
         self.candidates = candidates
         self.rrf_k = rrf_k
 
-    def search(self, query: str, *, k: int, mode: Mode, filters: Filters) -> list[Hit]:
+    def search(
+        self, query: str, *, k: int, mode: Mode, filters: Filters, max_per_document: int | None = None
+    ) -> list[Hit]:
         query = validate_query(query)
         if mode not in MODES:
             raise AutoalignError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -102,32 +100,50 @@ class HybridSearcher:
             store_ = self.vectors()
             if store_ is None:
                 if mode == "semantic":
-                    raise AutoalignError(
-                        "the library has no vectors yet: run `autoalign library embed` first"
-                    )
+                    raise AutoalignError("the library has no vectors yet: run `autoalign library embed` first")
             else:
                 allowed = allowed_chunks(self.db, filters) if filters else None
                 found = store_.search(self.embed_query(query), limit=pool, allowed_chunks=allowed)
                 rankings["semantic"] = [cid for cid, _ in found]
         fused = reciprocal_rank_fusion(rankings, self.rrf_k)
-        return self._hits(fused, k, query_terms(query))
+        return self._hits(fused, k, query_terms(query), max_per_document)
 
-    def _hits(self, fused: list[tuple[int, float, dict[str, int]]], k: int, terms: frozenset[str]) -> list[Hit]:
-        # Ids may point at chunks deleted since the index was written: fetch a few spare.
-        wanted = [cid for cid, _, _ in fused[: k * 2 + 10]]
-        rows = store.chunk_rows(self.db, wanted)
-        hits = []
-        for cid, score, ranks in fused:
-            row = rows.get(cid)
-            if row is None:
-                continue
-            hits.append(
-                Hit(
-                    document=row.info, chunk_id=cid, section=row.section, start=row.start,
-                    end=row.end, passage=row.passage, score=score,
-                    highlights=highlight_spans(row.passage, terms), ranks=ranks,
+    def _hits(
+        self,
+        fused: list[tuple[int, float, dict[str, int]]],
+        k: int,
+        terms: frozenset[str],
+        max_per_document: int | None,
+    ) -> list[Hit]:
+        hits: list[Hit] = []
+        per_document: dict[int, int] = {}
+        page = k * 2 + 10
+        # Fused ids may point at chunks deleted since the index was written, and collapsing
+        # skips some: read the fused list page by page until ``k`` hits are found.
+        for offset in range(0, len(fused), page):
+            window = fused[offset : offset + page]
+            rows = store.chunk_rows(self.db, [cid for cid, _, _ in window])
+            for cid, score, ranks in window:
+                row = rows.get(cid)
+                if row is None:
+                    continue
+                seen = per_document.get(row.document_id, 0)
+                if max_per_document is not None and seen >= max_per_document:
+                    continue
+                per_document[row.document_id] = seen + 1
+                hits.append(
+                    Hit(
+                        document=row.info,
+                        chunk_id=cid,
+                        section=row.section,
+                        start=row.start,
+                        end=row.end,
+                        passage=row.passage,
+                        score=score,
+                        highlights=highlight_spans(row.passage, terms),
+                        ranks=ranks,
+                    )
                 )
-            )
-            if len(hits) == k:
-                break
+                if len(hits) == k:
+                    return hits
         return hits

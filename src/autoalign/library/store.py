@@ -54,9 +54,7 @@ def find_existing(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest:
     Newsletter summary links to the paper it summarizes, and real datasets reuse a url for two
     different entries now and then; all of those belong in the library.
     """
-    row = db.execute(
-        "SELECT id, uid, content_hash, date_published FROM documents WHERE uid = ?", (uid,)
-    ).fetchone()
+    row = db.execute("SELECT id, uid, content_hash, date_published FROM documents WHERE uid = ?", (uid,)).fetchone()
     if row:
         return Existing(*row, matched_by="uid")
     if doc.url:
@@ -76,9 +74,10 @@ def find_existing(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest:
 
 def seen_before(db: sqlite3.Connection, uid: str, digest: str) -> bool:
     """Whether this exact version of the document was ingested at some point."""
-    return db.execute(
-        "SELECT 1 FROM document_versions WHERE uid = ? AND content_hash = ?", (uid, digest)
-    ).fetchone() is not None
+    return (
+        db.execute("SELECT 1 FROM document_versions WHERE uid = ? AND content_hash = ?", (uid, digest)).fetchone()
+        is not None
+    )
 
 
 def _record_version(db: sqlite3.Connection, uid: str, digest: str) -> None:
@@ -91,16 +90,26 @@ def insert_document(db: sqlite3.Connection, doc: SourceDocument, uid: str, diges
         "INSERT INTO documents(uid, external_id, url, content_hash, source, title, authors,"
         " date_published, text, metadata, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            uid, doc.external_id, doc.url, digest, doc.source, doc.title,
-            orjson.dumps(list(doc.authors)).decode(), doc.date_published, doc.text,
-            orjson.dumps(doc.metadata, default=str).decode(), doc.origin,
+            uid,
+            doc.external_id,
+            doc.url,
+            digest,
+            doc.source,
+            doc.title,
+            orjson.dumps(list(doc.authors)).decode(),
+            doc.date_published,
+            doc.text,
+            orjson.dumps(doc.metadata, default=str).decode(),
+            doc.origin,
         ),
     )
     _record_version(db, uid, digest)
     return _insert_chunks(db, cursor.lastrowid, doc)
 
 
-def replace_document(db: sqlite3.Connection, document_id: int, doc: SourceDocument, uid: str, digest: str) -> list[IndexedChunk]:
+def replace_document(
+    db: sqlite3.Connection, document_id: int, doc: SourceDocument, uid: str, digest: str
+) -> list[IndexedChunk]:
     """Swap in a newer version of a stored document, keeping its row id and bumping its version."""
     db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
     db.execute("DELETE FROM document_authors WHERE document_id = ?", (document_id,))
@@ -109,9 +118,18 @@ def replace_document(db: sqlite3.Connection, document_id: int, doc: SourceDocume
         " title = ?, authors = ?, date_published = ?, text = ?, metadata = ?, origin = ?,"
         " added_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), version = version + 1 WHERE id = ?",
         (
-            uid, doc.external_id, doc.url, digest, doc.source, doc.title,
-            orjson.dumps(list(doc.authors)).decode(), doc.date_published, doc.text,
-            orjson.dumps(doc.metadata, default=str).decode(), doc.origin, document_id,
+            uid,
+            doc.external_id,
+            doc.url,
+            digest,
+            doc.source,
+            doc.title,
+            orjson.dumps(list(doc.authors)).decode(),
+            doc.date_published,
+            doc.text,
+            orjson.dumps(doc.metadata, default=str).decode(),
+            doc.origin,
+            document_id,
         ),
     )
     db.execute(
@@ -130,15 +148,21 @@ def _insert_chunks(db: sqlite3.Connection, document_id: int, doc: SourceDocument
     )
     indexed = []
     for chunk in chunk_text(doc.text):
+        passage = doc.text[chunk.start : chunk.end]
         cursor = db.execute(
-            "INSERT INTO chunks(document_id, ordinal, section, start, end) VALUES (?, ?, ?, ?, ?)",
-            (document_id, chunk.ordinal, chunk.section, chunk.start, chunk.end),
+            "INSERT INTO chunks(document_id, ordinal, section, start, end, text) VALUES (?, ?, ?, ?, ?, ?)",
+            (document_id, chunk.ordinal, chunk.section, chunk.start, chunk.end, passage),
         )
         indexed.append(
             IndexedChunk(
-                chunk_id=cursor.lastrowid, document_id=document_id, title=doc.title,
-                section=chunk.section, text=doc.text[chunk.start : chunk.end], source=doc.source,
-                authors=doc.authors, date_published=doc.date_published,
+                chunk_id=cursor.lastrowid,
+                document_id=document_id,
+                title=doc.title,
+                section=chunk.section,
+                text=passage,
+                source=doc.source,
+                authors=doc.authors,
+                date_published=doc.date_published,
             )
         )
     return indexed
@@ -174,8 +198,7 @@ def chunk_rows(db: sqlite3.Connection, chunk_ids: Iterable[int]) -> dict[int, Ch
         batch = ids[offset : offset + 500]
         marks = ",".join("?" * len(batch))
         rows = db.execute(
-            f"SELECT c.id, c.document_id, {_INFO_COLUMNS}, c.section, c.start, c.end,"
-            " substr(d.text, c.start + 1, c.end - c.start)"
+            f"SELECT c.id, c.document_id, {_INFO_COLUMNS}, c.section, c.start, c.end, c.text"
             f" FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
             batch,
         )
@@ -186,8 +209,7 @@ def chunk_rows(db: sqlite3.Connection, chunk_ids: Iterable[int]) -> dict[int, Ch
 
 def get_document(db: sqlite3.Connection, uid: str) -> Document:
     row = db.execute(
-        f"SELECT {_INFO_COLUMNS}, d.text, d.metadata, d.origin, d.added_at, d.version"
-        " FROM documents d WHERE d.uid = ?",
+        f"SELECT {_INFO_COLUMNS}, d.text, d.metadata, d.origin, d.added_at, d.version FROM documents d WHERE d.uid = ?",
         (uid,),
     ).fetchone()
     if row is None:
@@ -219,7 +241,7 @@ def infos_by_document_id(db: sqlite3.Connection, document_ids: list[int]) -> dic
 def indexed_chunks_above(db: sqlite3.Connection, chunk_id: int) -> Iterator[list[IndexedChunk]]:
     """Chunks with ids above ``chunk_id``, in batches, as the lexical index takes them."""
     cursor = db.execute(
-        "SELECT c.id, c.document_id, d.title, c.section, substr(d.text, c.start + 1, c.end - c.start),"
+        "SELECT c.id, c.document_id, d.title, c.section, c.text,"
         " d.source, d.authors, d.date_published FROM chunks c JOIN documents d ON d.id = c.document_id"
         " WHERE c.id > ? ORDER BY c.id",
         (chunk_id,),
@@ -229,6 +251,16 @@ def indexed_chunks_above(db: sqlite3.Connection, chunk_id: int) -> Iterator[list
             IndexedChunk(cid, did, title, section, text, source, tuple(orjson.loads(authors)), date)
             for cid, did, title, section, text, source, authors, date in batch
         ]
+
+
+def document_ids_of_chunks(db: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, int]:
+    """``chunk id -> document id`` for the chunks that still exist."""
+    found: dict[int, int] = {}
+    for offset in range(0, len(chunk_ids), 500):
+        batch = chunk_ids[offset : offset + 500]
+        marks = ",".join("?" * len(batch))
+        found.update(db.execute(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", batch).fetchall())
+    return found
 
 
 def max_chunk_id(db: sqlite3.Connection) -> int:

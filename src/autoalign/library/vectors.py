@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 
@@ -102,7 +101,7 @@ class VectorStore:
         chosen = rows[top] if rows is not None else top
         return [
             (int(chunk_of_row[r]), float(s))
-            for r, s in zip(chosen, scores[top])
+            for r, s in zip(chosen, scores[top], strict=True)
             if chunk_of_row[r] >= 0 and np.isfinite(s)
         ]
 

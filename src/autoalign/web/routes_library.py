@@ -1,4 +1,8 @@
-"""The library's pages and JSON API: each route parses its input, calls one Library method, renders."""
+"""The library's pages and JSON API: each route parses its input, asks the Library, and renders.
+
+Searching, ranking and citing live in :mod:`autoalign.library`; nothing here decides what a
+result is, only how it looks.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
-from autoalign.cli.render import hit_json
 from autoalign.errors import AutoalignError
 from autoalign.library import Hit, Library, LibraryStats
-from autoalign.library.records import DocumentInfo
 from autoalign.library.search import MODES, Mode
 from autoalign.web.templating import page, reader_url
 from autoalign.web.text import cite_span, reader_view
@@ -32,7 +34,11 @@ LibraryDep = Annotated[Library, Depends(library_of)]
 
 @dataclass(frozen=True, slots=True)
 class SearchForm:
-    """The search form's fields as submitted; empty fields mean "no restriction"."""
+    """The search form's fields as submitted; empty fields mean "no restriction".
+
+    ``k`` stays text until used because a cleared number field submits ``k=``, which means
+    "the default", not an error.
+    """
 
     q: str | None
     mode: Mode
@@ -44,8 +50,13 @@ class SearchForm:
 
     def run(self, library: Library) -> list[Hit]:
         return library.search(
-            self.q or "", k=self._k(), mode=self.mode, source=self.source or None,
-            author=self.author.strip() or None, date_from=self.date_from or None, date_to=self.date_to or None,
+            self.q or "",
+            k=self._k(),
+            mode=self.mode,
+            source=self.source or None,
+            author=self.author.strip() or None,
+            date_from=self.date_from or None,
+            date_to=self.date_to or None,
         )
 
     def _k(self) -> int | None:
@@ -87,11 +98,18 @@ def library_page(request: Request, library: LibraryDep, form: SearchDep, embed: 
         except AutoalignError as exc:  # shown beside the form, where the user can fix the query
             error = str(exc)
     return page(
-        request, "library.html",
+        request,
+        "library.html",
         {
-            "form": form, "hits": hits, "error": error, "modes": MODES, "sources": library.sources(),
-            "default_k": library.settings.search.k, "max_k": MAX_K,
-            "stats": library.stats(), "embed_pid": embed,
+            "form": form,
+            "hits": hits,
+            "error": error,
+            "modes": MODES,
+            "sources": library.sources(),
+            "default_k": library.settings.search.k,
+            "max_k": MAX_K,
+            "stats": library.stats(),
+            "embed_pid": embed,
         },
         status_code=400 if error else 200,
     )
@@ -108,15 +126,11 @@ def embed_pending(library: LibraryDep) -> RedirectResponse:
 def reader_page(
     request: Request, uid: str, library: LibraryDep, start: str | None = None, end: str | None = None
 ) -> HTMLResponse:
+    """The document around the cited span; related documents arrive separately (``related_api``),
+    so the text shows at once even when finding neighbours of a long document takes a while."""
     document = library.document(uid)
     cite = cite_span(start, end, len(document.text))
-    return page(
-        request, "reader.html",
-        {
-            "document": document, "cite": cite, "view": reader_view(document.text, cite),
-            "related": library.related(uid, k=RELATED),
-        },
-    )
+    return page(request, "reader.html", {"document": document, "cite": cite, "view": reader_view(document.text, cite)})
 
 
 @router.get("/library/text/{uid:path}", response_class=PlainTextResponse)
@@ -126,13 +140,6 @@ def plain_text(uid: str, library: LibraryDep) -> PlainTextResponse:
 
 
 # -- JSON API ----------------------------------------------------------------------------------------
-def info_json(info: DocumentInfo) -> dict[str, Any]:
-    return {
-        "id": info.uid, "title": info.title, "authors": list(info.authors), "date": info.date_published,
-        "source": info.source, "url": info.url,
-    }
-
-
 def status_json(stats: LibraryStats) -> dict[str, Any]:
     job = stats.embed_job
     return {
@@ -140,10 +147,18 @@ def status_json(stats: LibraryStats) -> dict[str, Any]:
         "chunks": stats.chunks,
         "embedded": stats.embedded,
         "sources": [{"source": source, "documents": n} for source, n in stats.sources],
-        "embed_job": None if job is None else {
-            "id": job.id, "pid": job.pid, "state": job.state, "done": job.done, "total": job.total,
-            "fraction": job.fraction, "message": job.message,
-            "started_at": job.started_at, "updated_at": job.updated_at,
+        "embed_job": None
+        if job is None
+        else {
+            "id": job.id,
+            "pid": job.pid,
+            "state": job.state,
+            "done": job.done,
+            "total": job.total,
+            "fraction": job.fraction,
+            "message": job.message,
+            "started_at": job.started_at,
+            "updated_at": job.updated_at,
         },
     }
 
@@ -154,16 +169,29 @@ def search_api(library: LibraryDep, form: SearchDep) -> dict[str, Any]:
     return {
         "query": form.q,
         "mode": form.mode,
-        "hits": [hit_json(hit) | {"reader_url": reader_url(hit.document.uid, hit.start, hit.end)} for hit in hits],
+        "hits": [hit.as_dict() | {"reader_url": reader_url(hit.document.uid, hit.start, hit.end)} for hit in hits],
     }
 
 
 @router.get("/api/library/documents/{uid:path}")
 def document_api(uid: str, library: LibraryDep) -> dict[str, Any]:
     document = library.document(uid)
-    return info_json(document.info) | {
-        "text": document.text, "metadata": document.metadata, "origin": document.origin,
-        "added_at": document.added_at, "version": document.version,
+    return document.info.as_dict() | {
+        "text": document.text,
+        "metadata": document.metadata,
+        "origin": document.origin,
+        "added_at": document.added_at,
+        "version": document.version,
+    }
+
+
+@router.get("/api/library/related/{uid:path}")
+def related_api(uid: str, library: LibraryDep, k: Annotated[int, Query(ge=1, le=50)] = RELATED) -> dict[str, Any]:
+    return {
+        "related": [
+            {"document": r.document.as_dict(), "score": r.score, "reader_url": reader_url(r.document.uid)}
+            for r in library.related(uid, k=k)
+        ]
     }
 
 

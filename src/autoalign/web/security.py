@@ -99,10 +99,13 @@ def _check(request: Request, token: str | None) -> Response | None:
         response.set_cookie(COOKIE, session_cookie(token), httponly=True, samesite="strict", path="/")
         return response
     bearer = _bearer(request)
-    if (bearer is not None and _matches(bearer, token)) or _matches(request.cookies.get(COOKIE, ""), session_cookie(token)):
+    if bearer is not None and _matches(bearer, token):
+        return None
+    if _matches(request.cookies.get(COOKIE, ""), session_cookie(token)):
         return None
     return error_response(
-        request, 401,
+        request,
+        401,
         "this workbench needs its access token: open it once with ?token=<the token> in the URL,"
         " or send the header Authorization: Bearer <the token>",
         headers={"WWW-Authenticate": "Bearer"},

@@ -41,9 +41,18 @@ def plain_text_url(uid: str) -> str:
     return "/library/text/" + quote(uid, safe="")
 
 
+def related_url(uid: str) -> str:
+    return "/api/library/related/" + quote(uid, safe="")
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(
-    nav=NAV, version=__version__, reader_url=reader_url, plain_text_url=plain_text_url, link_url=link_url,
+    nav=NAV,
+    version=__version__,
+    reader_url=reader_url,
+    plain_text_url=plain_text_url,
+    related_url=related_url,
+    link_url=link_url,
 )
 templates.env.filters.update(blocks=render_blocks, count="{:,}".format)
 

@@ -128,8 +128,12 @@ def window(text: str, cite: tuple[int, int] | None, budget: int = RENDER_BUDGET)
 
 
 def render_blocks(
-    text: str, spans: Iterable[tuple[int, int]] = (), lo: int = 0, hi: int | None = None,
-    *, first_id: str | None = None,
+    text: str,
+    spans: Iterable[tuple[int, int]] = (),
+    lo: int = 0,
+    hi: int | None = None,
+    *,
+    first_id: str | None = None,
 ) -> list[tuple[str, Markup]]:
     """The blocks of ``text[lo:hi]`` as ``(tag, escaped html)``, each ``(start, end)`` span of
     ``text`` marked in every block it touches; the first marked piece gets ``id=first_id``."""

@@ -36,7 +36,7 @@ def parse(path: Path) -> SourceDocument | ParseIssue:
         pages = [page.extract_text() for page in reader.pages]
         info = reader.metadata
         title, author, created = (_as_text(getattr(info, name, None)) for name in _INFO_FIELDS)
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many exception types on damaged files
+    except Exception as exc:
         return ParseIssue(str(path), f"corrupt PDF ({type(exc).__name__}: {exc})")
     text = "\n\n".join(page.strip() for page in pages if page.strip())
     if not text:
