@@ -206,3 +206,14 @@ def test_passages_per_document_can_be_capped(mini_library):
     uids = [h.document.uid for h in capped]
     assert len(uids) == len(set(uids))
     assert len(unlimited) > len(capped)
+
+
+def test_uploads_are_kept_in_the_workspace_and_ingested(workspace_path, minilm):
+    library = Library.open(workspace_path, embedder=minilm)
+    report = library.add_upload("../../My Notes!.md", b"# Upload test\n\nQuokkas are small marsupials.\n")
+    assert report.added == 1
+    (stored,) = (workspace_path / "uploads").iterdir()
+    assert stored.name.endswith("-My_Notes_.md") and stored.parent == workspace_path / "uploads"
+    assert library.search("quokkas", mode="lexical")[0].document.title == "Upload test"
+    with pytest.raises(AutoalignError, match="unsupported file type"):
+        library.add_upload("evil.exe", b"MZ")

@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,10 +20,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autoalign.errors import AutoalignError
 from autoalign.library import jobs, store
 from autoalign.library.embedding import JOB_KIND, EmbedReport, embed_library, pending_chunk_ids, start_background
 from autoalign.library.ingest import IngestReport, Progress, catch_up_lexical, ingest
 from autoalign.library.lexical import Filters, LexicalIndex
+from autoalign.library.parsers import SUPPORTED_SUFFIXES
 from autoalign.library.records import Document, DocumentInfo, Hit, ParseIssue, RelatedDocument
 from autoalign.library.search import HybridSearcher, Mode
 from autoalign.library.vectors import VectorStore
@@ -42,6 +47,10 @@ __all__ = [
     "Progress",
     "RelatedDocument",
 ]
+
+
+#: Uploads through the web app; bigger collections go through ``autoalign library add``.
+MAX_UPLOAD_BYTES = 200_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +117,27 @@ class Library:
             on_progress=on_progress,
             on_issue=on_issue,
         )
+
+    def add_upload(self, filename: str, data: bytes) -> IngestReport:
+        """Keep an uploaded file in the workspace's ``uploads/`` folder and ingest it.
+
+        The name is reduced to a safe base name, prefixed with a hash of the content so that two
+        uploads called ``paper.pdf`` never overwrite each other.
+        """
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).strip("._") or "upload"
+        if not safe.lower().endswith(SUPPORTED_SUFFIXES):
+            raise AutoalignError(f"{filename!r}: unsupported file type (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise AutoalignError(
+                f"{filename!r} is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB; use `autoalign library add`"
+            )
+        folder = self.workspace.path / "uploads"
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{hashlib.blake2b(data, digest_size=4).hexdigest()}-{safe}"
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+        return self.add([target])
 
     def embed(
         self,
