@@ -45,7 +45,23 @@ def machine() -> dict[str, object]:
     except OSError:
         pass
     return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "mem_gib": mem,
-            "python": platform.python_version()}
+            "python": platform.python_version(), "loadavg_1_5_15": os.getloadavg()}
+
+
+def busy_others() -> list[str]:
+    """Other processes using a CPU right now (their share would skew timings on 2 cores)."""
+    me = os.getpid()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in (me, os.getppid()):
+            continue
+        try:
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if stat[0] == "R":
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
+        except OSError:
+            continue
+    return found
 
 
 def peak_rss_mib() -> float:

@@ -65,12 +65,18 @@ def _record(uid: str, title: str, text: str, url: str) -> dict:
     }
 
 
-def build_library(folder: Path, embedder: Embedder, *, embed: bool = True) -> Library:
-    """The mini corpus plus the XSS and long documents, in a new workspace under ``folder``.
+def empty_library(folder: Path, embedder: Embedder) -> Library:
+    """A library with no documents, in a new workspace ``folder/ws``, with default settings.
 
     Default settings are passed explicitly, so a module-scoped library does not depend on which
     config the environment pointed at when it was built.
     """
+    (folder / "ws").mkdir()
+    return Library(Workspace(folder / "ws", Settings()), embedder)
+
+
+def build_library(folder: Path, embedder: Embedder, *, embed: bool = True) -> Library:
+    """The mini corpus plus the XSS and long documents, in a new workspace under ``folder``."""
     extra = folder / "web.jsonl"
     extra.write_bytes(
         orjson.dumps(_record(XSS_ID, XSS_TITLE, XSS_TEXT, XSS_URL))
@@ -78,8 +84,7 @@ def build_library(folder: Path, embedder: Embedder, *, embed: bool = True) -> Li
         + orjson.dumps(_record(LONG_ID, "A long survey of evaluation practice", LONG_TEXT, "https://example.org/long"))
         + b"\n"
     )
-    (folder / "ws").mkdir()
-    library = Library(Workspace(folder / "ws", Settings()), embedder)
+    library = empty_library(folder, embedder)
     library.add([MINI_CORPUS, extra])
     if embed:
         library.embed()

@@ -10,7 +10,7 @@ import time
 import httpx
 import orjson
 import pytest
-from servers import LONG_ID, XSS_ID, XSS_TEXT, build_library, serving
+from servers import LONG_ID, XSS_ID, XSS_TEXT, build_library, empty_library, serving
 
 from autoalign.config import Settings
 from autoalign.errors import AutoalignError
@@ -183,11 +183,13 @@ def test_status_api_and_box_report_counts(client, library):
     assert status["chunks"] == stats.chunks
     assert status["embedded"] == {library.embedder.name: stats.chunks}
     assert status["embed_job"]["state"] == "done"
+    assert status["pending"] == 0
     assert {"source": "fixture_papers", "documents": 6} in status["sources"]
 
     page = client.get("/library").text
     assert '<dd data-stat="documents">12</dd>' in page
     assert f"{stats.chunks} of {stats.chunks} (100%)" in page
+    assert 'class="pending-note" data-job="pending-note" hidden' in page
     assert '<option value="fixture_forum">fixture_forum (3)</option>' in page
 
 
@@ -289,6 +291,137 @@ def test_cross_site_posts_are_refused(client, library, headers):
     response = client.post("/library/embed", headers=headers)
     assert response.status_code == 403
     assert library.stats().embed_job == before
+
+
+# -- adding documents ------------------------------------------------------------------------------
+NOTE = (
+    "quokka-notes.md",
+    b"# Quokka field notes\n\nQuokkas are small marsupials of Rottnest Island.\n",
+    "text/markdown",
+)
+#: A name with markup in it, and a malformed second line among two good records.
+RECORDS = (
+    "reading <list>.jsonl",
+    orjson.dumps({"id": "up-1", "source": "uploads", "title": "Wombat burrows", "text": "Wombats dig burrows."})
+    + b"\n{not json\n"
+    + orjson.dumps({"id": "up-2", "source": "uploads", "title": "Numbat diets", "text": "Numbats eat termites."})
+    + b"\n",
+    "application/jsonl",
+)
+
+
+@pytest.fixture
+def empty(tmp_path, minilm):
+    """A server over a library with no documents yet; yields (client, library)."""
+    library = empty_library(tmp_path, minilm)
+    try:
+        with serving(create_app(library)) as url, httpx.Client(base_url=url, timeout=60) as client:
+            yield client, library
+    finally:
+        library.close()
+
+
+def upload(client: httpx.Client, *files: tuple[str, bytes, str], **headers: str) -> httpx.Response:
+    """POST the files as the library page's form does; the 303 is returned, not followed."""
+    return client.post("/library/add", files=[("files", file) for file in files], headers=headers)
+
+
+def summary_after(client: httpx.Client, *files: tuple[str, bytes, str]) -> str:
+    response = upload(client, *files)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith("/library?upload=")
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200
+    return page.text
+
+
+def test_empty_library_shows_both_ways_in(empty):
+    client, _ = empty
+    page = client.get("/library").text
+    assert "Your library is empty" in page
+    assert 'action="/library/add" method="post" enctype="multipart/form-data"' in page
+    assert 'type="file" id="upload-files" name="files" multiple required' in page
+    assert 'accept=".jsonl,.jsonl.gz,.html,.htm,.md,.markdown,.txt,.pdf"' in page
+    assert "<code>autoalign library add PATH</code>" in page
+    assert "autoalign library add ../shared/data/corpus" in page
+    assert 'name="q"' not in page  # no search over nothing
+    assert client.get("/library", params={"q": "anything"}).status_code == 200
+
+
+def test_upload_summary_lists_documents_and_skipped_records(empty):
+    client, library = empty
+    page = summary_after(client, NOTE, RECORDS)
+
+    assert "Added 3 documents" in page
+    assert re.search(r"quokka-notes\.md</span>\s*<span class=\"outcome\">1 added · 1 passage</span>", page)
+    assert "reading &lt;list&gt;.jsonl</span>" in page and "<list>" not in page
+    assert "2 added · 2 passages" in page
+    assert "1 record skipped" in page
+    assert '<code class="origin">reading &lt;list&gt;.jsonl:2</code> invalid JSON at column 2' in page
+    assert "uploads/" not in page  # the stored copy's path is ours, not the user's
+    assert 'Passages awaiting vectors: <strong data-stat="pending">3</strong>' in page
+    assert "hidden>Passages awaiting" not in page
+
+    assert search(client, "quokkas")[0]["document"]["title"] == "Quokka field notes"
+    assert {hit["document"]["id"] for hit in search(client, "wombats burrows")} == {"up-1"}
+    assert library.stats().documents == 3
+
+
+def test_reloading_the_summary_adds_nothing(empty):
+    client, library = empty
+    location = upload(client, NOTE).headers["location"]
+    first = client.get(location).text
+    assert client.get(location).text == first
+    assert library.stats().documents == 1
+
+
+def test_refused_files_are_shown_and_the_others_still_go_in(empty):
+    client, library = empty
+    page = html.unescape(summary_after(client, ("tool.exe", b"MZ\x90\x00", "application/octet-stream"), NOTE))
+    assert "Added 1 document · 1 file refused" in page
+    assert "'tool.exe': unsupported file type (supported: .jsonl," in page
+    assert search(client, "quokkas")[0]["document"]["title"] == "Quokka field notes"
+    assert library.stats().documents == 1
+
+
+def test_too_big_files_are_refused_with_the_librarys_message(empty, monkeypatch):
+    client, library = empty
+    monkeypatch.setattr("autoalign.library.MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr("autoalign.web.uploads.MAX_UPLOAD_BYTES", 100)
+    page = html.unescape(summary_after(client, ("big.md", b"# Big\n\n" + b"x" * 200, "text/markdown")))
+    assert "'big.md' is larger than" in page and "use `autoalign library add`" in page
+    assert library.stats().documents == 0
+    assert "Your library is empty" in page  # and the form is there to try again
+    assert 'action="/library/add"' in page
+
+
+def test_an_empty_file_input_adds_nothing(empty):
+    """What a browser sends for a file input left empty (httpx would drop the empty file name)."""
+    client, library = empty
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n"
+    )
+    response = client.post("/library/add", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 303
+    assert "No file was chosen." in client.get(response.headers["location"]).text
+    assert library.stats().documents == 0
+
+
+def test_a_forgotten_upload_summary_says_so(empty):
+    client, _ = empty
+    assert "no longer kept" in client.get("/library", params={"upload": "nope"}).text
+
+
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site", "Origin": "null"}]
+)
+def test_cross_site_uploads_are_refused(empty, headers, tmp_path):
+    client, library = empty
+    response = upload(client, NOTE, **headers)
+    assert response.status_code == 403
+    assert library.stats().documents == 0
+    assert not (tmp_path / "ws" / "uploads").exists()
 
 
 # -- access token ----------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ Never downloads a browser (no ``playwright install``): it uses /usr/bin/chromium
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import pytest
-from servers import LONG_TARGET, XSS_ID, build_library, serving
+from servers import LONG_TARGET, XSS_ID, build_library, empty_library, serving
 
 from autoalign.web import create_app
 
@@ -71,6 +73,14 @@ def tab(browser) -> Iterator[Tab]:
     context.close()
 
 
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: ``$AUTOALIGN_SCREENSHOTS`` to keep them for a look, else the test's tmp."""
+    folder = Path(os.environ.get("AUTOALIGN_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory, minilm):
     library = build_library(tmp_path_factory.mktemp("browser"), minilm)
@@ -91,7 +101,7 @@ def cite_box(page) -> dict:
     )
 
 
-def test_search_then_read_the_cited_passage(tab, base_url, tmp_path):
+def test_search_then_read_the_cited_passage(tab, base_url, shots):
     page = tab.page
     page.goto(f"{base_url}/library")
     assert page.locator('[data-stat="documents"]').inner_text() == "12"
@@ -104,7 +114,7 @@ def test_search_then_read_the_cited_passage(tab, base_url, tmp_path):
     assert first.locator(".hit-title").inner_text() == "Reward hacking in reinforcement learning agents"
     marks = {text.lower() for text in first.locator("mark").all_inner_texts()}
     assert marks >= {"reward", "hacking"}
-    page.screenshot(path=tmp_path / "library.png", full_page=True)
+    page.screenshot(path=shots / "library.png", full_page=True)
 
     first.locator(".hit-title a").click()
     page.wait_for_url("**/library/doc/fx-reward-hacking?start=*")
@@ -114,7 +124,7 @@ def test_search_then_read_the_cited_passage(tab, base_url, tmp_path):
     assert 0 <= box["top"] < box["viewport"]
     page.locator(".related li a").nth(4).wait_for()
     assert page.locator(".related li a").count() == 5
-    page.screenshot(path=tmp_path / "reader.png")
+    page.screenshot(path=shots / "reader.png")
     tab.assert_quiet()
 
 
@@ -151,6 +161,8 @@ def test_embed_button_follows_the_job_to_the_end(tab, tmp_path, minilm):
             page.goto(f"{url}/library")
             assert "No vectors yet" in page.locator('[data-stat="coverage"]').inner_text()
             assert page.locator('[data-job="state"]').inner_text() == "never run"
+            pending = page.locator('[data-job="pending-note"]')
+            assert pending.is_visible() and f"{library.stats().chunks}" in pending.inner_text()
 
             page.click("text=Embed pending passages")
             page.wait_for_url("**/library?embed=*")
@@ -159,6 +171,43 @@ def test_embed_button_follows_the_job_to_the_end(tab, tmp_path, minilm):
             assert f"{chunks} of {chunks} (100%)" in page.locator('[data-stat="coverage"]').inner_text()
             assert page.locator('[data-job="progress"]').evaluate("p => p.value === p.max")
             assert page.locator('[data-job="button"]').is_enabled()
+            assert pending.is_hidden()
+            tab.assert_quiet()
+    finally:
+        library.close()
+
+
+def test_upload_into_an_empty_library_then_find_it(tab, tmp_path, minilm, shots):
+    note = tmp_path / "quokka-notes.md"
+    note.write_text("# Quokka field notes\n\nQuokkas are small marsupials of Rottnest Island.\n", encoding="utf-8")
+    records = tmp_path / "marsupials.jsonl"
+    good = {"id": "up-wombat", "source": "uploads", "title": "Wombat burrows", "text": "Wombats dig long burrows."}
+    records.write_bytes(orjson.dumps(good) + b"\n{not json\n")
+    library = empty_library(tmp_path, minilm)
+    try:
+        with serving(create_app(library)) as url:
+            page = tab.page
+            page.goto(f"{url}/library")
+            empty = page.locator(".empty-state")
+            assert "Your library is empty" in empty.inner_text()
+            assert empty.locator("pre.command").inner_text() == "autoalign library add PATH"
+            assert page.locator("#q").count() == 0
+            page.screenshot(path=shots / "empty.png", full_page=True)
+
+            page.set_input_files("#upload-files", [note, records])
+            page.locator(".upload-form button[type=submit]").click()
+            page.wait_for_url("**/library?upload=*")
+            summary = page.locator(".upload-summary")
+            assert summary.locator("h2").inner_text() == "Added 2 documents"
+            assert "marsupials.jsonl:2 invalid JSON at column 2" in summary.inner_text()
+            assert page.locator('[data-stat="documents"]').inner_text() == "2"
+            assert page.locator('[data-job="pending-note"]').is_visible()
+            page.screenshot(path=shots / "summary.png", full_page=True)
+
+            page.fill("#q", "quokkas")
+            page.press("#q", "Enter")
+            page.wait_for_selector(".hit")
+            assert page.locator(".hit-title").first.inner_text() == "Quokka field notes"
             tab.assert_quiet()
     finally:
         library.close()

@@ -74,6 +74,8 @@ class Library:
         self.settings = workspace.settings
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        # One ingest at a time per process: the lexical index has one writer and one watermark.
+        self._ingest_lock = threading.Lock()
         self.lexical = LexicalIndex(workspace.index_path("lexical"))
         self._searcher = HybridSearcher(
             workspace.db,
@@ -110,13 +112,14 @@ class Library:
         on_issue: Callable[[ParseIssue], None] | None = None,
     ) -> IngestReport:
         """Ingest files and folders (ARD JSONL, HTML, markdown, text, PDF)."""
-        return ingest(
-            self.workspace,
-            self.lexical,
-            [Path(p).expanduser() for p in paths],
-            on_progress=on_progress,
-            on_issue=on_issue,
-        )
+        with self._ingest_lock:
+            return ingest(
+                self.workspace,
+                self.lexical,
+                [Path(p).expanduser() for p in paths],
+                on_progress=on_progress,
+                on_issue=on_issue,
+            )
 
     def add_upload(self, filename: str, data: bytes) -> IngestReport:
         """Keep an uploaded file in the workspace's ``uploads/`` folder and ingest it.

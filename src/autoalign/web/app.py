@@ -13,6 +13,7 @@ from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.library import Library
 from autoalign.web import routes_library, security
 from autoalign.web.templating import NAV, STATIC_DIR, error_response
+from autoalign.web.uploads import RecentUploads
 
 
 def create_app(library: Library, *, token: str | None = None) -> FastAPI:
@@ -20,6 +21,7 @@ def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     # No generated docs pages: they load scripts from a CDN, which the CSP (and offline use) forbid.
     app = FastAPI(title="autoalign", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.library = library
+    app.state.uploads = RecentUploads()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_library.router)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from autoalign.errors import AutoalignError
-from autoalign.library import Hit, Library, LibraryStats
+from autoalign.library import MAX_UPLOAD_BYTES, Hit, Library, LibraryStats
+from autoalign.library.parsers import SUPPORTED_SUFFIXES
 from autoalign.library.search import MODES, Mode
 from autoalign.web.templating import page, reader_url
 from autoalign.web.text import cite_span, reader_view
+from autoalign.web.uploads import RecentUploads, UploadSummary, add_file
 
 #: Most results one search may ask for: more is a crawl, not a search.
 MAX_K = 200
@@ -30,6 +32,13 @@ def library_of(request: Request) -> Library:
 
 
 LibraryDep = Annotated[Library, Depends(library_of)]
+
+
+def uploads_of(request: Request) -> RecentUploads:
+    return request.app.state.uploads
+
+
+UploadsDep = Annotated[RecentUploads, Depends(uploads_of)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +95,30 @@ def search_form(
 SearchDep = Annotated[SearchForm, Depends(search_form)]
 
 
+def pending_of(library: Library, stats: LibraryStats) -> int:
+    """Passages awaiting a vector; an empty library has none, and asking would load the embedder."""
+    return library.pending_embeddings() if stats.chunks else 0
+
+
 # -- pages -------------------------------------------------------------------------------------------
 @router.get("/library", response_class=HTMLResponse)
-def library_page(request: Request, library: LibraryDep, form: SearchDep, embed: int | None = None) -> HTMLResponse:
-    """Search form, results and status; ``embed`` is the pid of an embedding job just started here."""
+def library_page(
+    request: Request,
+    library: LibraryDep,
+    uploads: UploadsDep,
+    form: SearchDep,
+    embed: int | None = None,
+    upload: str | None = None,
+) -> HTMLResponse:
+    """Search form, results and status; an empty library shows how to fill it instead.
+
+    ``embed`` is the pid of an embedding job just started here, ``upload`` the key of an upload
+    summary to show (see :mod:`autoalign.web.uploads`).
+    """
+    stats = library.stats()
     hits: list[Hit] | None = None
     error = None
-    if form.q is not None:
+    if form.q is not None and stats.documents:
         try:
             hits = form.run(library)
         except AutoalignError as exc:  # shown beside the form, where the user can fix the query
@@ -108,11 +134,28 @@ def library_page(request: Request, library: LibraryDep, form: SearchDep, embed: 
             "sources": library.sources(),
             "default_k": library.settings.search.k,
             "max_k": MAX_K,
-            "stats": library.stats(),
+            "stats": stats,
+            "pending": pending_of(library, stats),
             "embed_pid": embed,
+            "upload_key": upload,
+            "upload": uploads.get(upload) if upload else None,
+            "supported": SUPPORTED_SUFFIXES,
+            "max_upload_mb": MAX_UPLOAD_BYTES // 1_000_000,
+            "workspace": library.workspace.path,
         },
         status_code=400 if error else 200,
     )
+
+
+@router.post("/library/add")
+def add_documents(
+    library: LibraryDep, uploads: UploadsDep, files: Annotated[list[UploadFile], File(default_factory=list)]
+) -> RedirectResponse:
+    """Add each chosen file, then redirect to the page that shows what came of them, so that
+    reloading it does not send the files again. (FastAPI drops the nameless, empty part that a
+    browser sends for a file input left empty, so ``files`` is then empty, not an error.)"""
+    summary = UploadSummary(tuple(add_file(library, upload) for upload in files))
+    return RedirectResponse(f"/library?upload={uploads.put(summary)}", status_code=303)
 
 
 @router.post("/library/embed")
@@ -140,12 +183,15 @@ def plain_text(uid: str, library: LibraryDep) -> PlainTextResponse:
 
 
 # -- JSON API ----------------------------------------------------------------------------------------
-def status_json(stats: LibraryStats) -> dict[str, Any]:
+def status_json(stats: LibraryStats, pending: int) -> dict[str, Any]:
+    """The counts and the embedding job; ``pending`` counts passages without a vector from the
+    configured embedder, which the "Embed pending passages" button would embed."""
     job = stats.embed_job
     return {
         "documents": stats.documents,
         "chunks": stats.chunks,
         "embedded": stats.embedded,
+        "pending": pending,
         "sources": [{"source": source, "documents": n} for source, n in stats.sources],
         "embed_job": None
         if job is None
@@ -197,4 +243,5 @@ def related_api(uid: str, library: LibraryDep, k: Annotated[int, Query(ge=1, le=
 
 @router.get("/api/library/status")
 def status_api(library: LibraryDep) -> dict[str, Any]:
-    return status_json(library.stats())
+    stats = library.stats()
+    return status_json(stats, pending_of(library, stats))

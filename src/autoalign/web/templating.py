@@ -45,6 +45,11 @@ def related_url(uid: str) -> str:
     return "/api/library/related/" + quote(uid, safe="")
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 document``, ``1,204 documents``: a count in a sentence reads wrong with a fixed ending."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(
     nav=NAV,
@@ -54,7 +59,7 @@ templates.env.globals.update(
     related_url=related_url,
     link_url=link_url,
 )
-templates.env.filters.update(blocks=render_blocks, count="{:,}".format)
+templates.env.filters.update(blocks=render_blocks, count="{:,}".format, plural=plural)
 
 
 def page(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -1,5 +1,6 @@
 // Follows the embedding job from the library page: while a job is starting or running, polls the
-// status API every 2 s and updates the counts, the vector coverage and the progress bar in place.
+// status API every 2 s and updates the counts, the vector coverage, the passages still awaiting
+// vectors and the progress bar in place.
 "use strict";
 (() => {
   const box = document.querySelector("[data-status-url]");
@@ -46,6 +47,8 @@
     if (names.length) {
       stat("coverage").replaceChildren(...names.map((n) => coverageItem(n, status.embedded[n], status.chunks)));
     }
+    stat("pending").textContent = count(status.pending);
+    job("pending-note").hidden = !status.pending;
     const current = status.embed_job;
     if (state === "starting" && !(current && current.pid === startedPid)) {
       if (Date.now() - pageLoadedAt < START_TIMEOUT_MS) return;
