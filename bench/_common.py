@@ -21,7 +21,8 @@ import orjson
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus"
+#: The shared corpus; ``BENCH_CORPUS`` points elsewhere (a small copy, for a quick trial of the scripts).
+CORPUS = Path(os.environ.get("BENCH_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus")
 OUT = BENCH / "out"
 SYNTH = OUT / "ard_synth.jsonl"
 SCALE_WS = OUT / "scale_ws"
@@ -44,8 +45,13 @@ def machine() -> dict[str, object]:
             mem = int(handle.readline().split()[1]) // 1024 // 1024
     except OSError:
         pass
-    return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "mem_gib": mem,
-            "python": platform.python_version(), "loadavg_1_5_15": os.getloadavg()}
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "mem_gib": mem,
+        "python": platform.python_version(),
+        "loadavg_1_5_15": os.getloadavg(),
+    }
 
 
 def busy_others() -> list[str]:
@@ -123,6 +129,7 @@ def fresh(path: Path) -> Path:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A markdown table (also readable on a terminal)."""
+
     def cell(value: object) -> str:
         if isinstance(value, float):
             return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
@@ -133,10 +140,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     body = [[cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
     lines = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in body]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in body]
     return "\n".join(lines)
 
 
@@ -191,3 +198,49 @@ def real_library(*, rebuild: bool = False):
     timings["embedded"] = embedded.embedded
     timings["passages_per_second"] = embedded.passages_per_second
     return library, timings
+
+
+#: Lucene's classic English stopword list (as bm25s's ``stopwords="en"``).
+STOPWORDS_EN = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+
+
+def strip_stopwords(query: str) -> str:
+    """``query`` without English stopwords (kept whole when nothing else is left)."""
+    kept = [w for w in query.split() if re.sub(r"\W", "", w.lower()) not in STOPWORDS_EN]
+    return " ".join(kept) or query

@@ -1,9 +1,11 @@
 """Passages per second of the MiniLM embedder: torch reference against ONNX at several batch sizes.
 
-Run: ``.venv/bin/python bench/embed_speed.py [--passages 300] [--batch-sizes 1 4 8 16 32 64]``
+Run: ``.venv/bin/python bench/embed_speed.py [--passages 300] [--batch-sizes 1 4 8 16 32 64]
+[--rounds 3]``
 
 All variants embed the same real passages in the same process, after a warm-up, so the rows
-compare directly; each row is the best of ``--rounds`` interleaved rounds. The ONNX export is cached as in normal use (``$XDG_CACHE_HOME/autoalign``).
+compare directly; each row is the best of ``--rounds`` interleaved rounds. The ONNX export is
+cached as in normal use (``$XDG_CACHE_HOME/autoalign``).
 """
 
 from __future__ import annotations

@@ -77,30 +77,17 @@ def url_lookup_is_slow() -> bool:
     return per_lookup_ms > 0.3
 
 
-def patch_url_lookup() -> None:
-    """The same lookup as ``store.find_existing`` with ``url != ''`` added to the url query, so that
-    SQLite may use the partial index ``documents_url(url, source) WHERE url != ''`` (without it the
-    planner picks ``documents_source`` and scans every document of the source)."""
-    from autoalign.library import store
-    from autoalign.library.store import Existing
+def patch_url_lookup(workspace: Path) -> None:
+    """Give the workspace a full index on ``documents(url, source)``, which SQLite then uses for the
+    url lookup of ``store.find_existing``. The schema has only the partial index ``documents_url ...
+    WHERE url != ''``, which a query ``url = ?`` cannot use (the planner cannot prove ``? != ''``),
+    so it falls back to ``documents_source`` and scans every document of the source: quadratic.
+    The fix in src would be ``AND url != ''`` in that query (or this index). No code is replaced."""
+    from autoalign.workspace import Workspace
 
-    columns = "SELECT id, uid, content_hash, date_published FROM documents"
-
-    def find_existing(db, doc, uid, digest):
-        row = db.execute(f"{columns} WHERE uid = ?", (uid,)).fetchone()
-        if row:
-            return Existing(*row, matched_by="uid")
-        if doc.url:
-            row = db.execute(
-                f"{columns} WHERE url = ? AND url != '' AND source = ? AND title = ? COLLATE NOCASE LIMIT 1",
-                (doc.url, doc.source, doc.title),
-            ).fetchone()
-            if row:
-                return Existing(*row, matched_by="url")
-        row = db.execute(f"{columns} WHERE content_hash = ? LIMIT 1", (digest,)).fetchone()
-        return Existing(*row, matched_by="content") if row else None
-
-    store.find_existing = find_existing
+    ws = Workspace.open(workspace)
+    ws.db.execute("CREATE INDEX IF NOT EXISTS bench_documents_url_full ON documents(url, source)")
+    ws.close()
 
 
 # -- children -----------------------------------------------------------------------------------
@@ -108,26 +95,32 @@ def child_ours(corpus: Path, workspace: Path, patch: bool) -> None:
     from autoalign.library import Library
 
     if patch:
-        patch_url_lookup()
+        patch_url_lookup(workspace)
     marks: list[tuple[int, float]] = []
     started = time.perf_counter()
     library = Library.open(workspace)
     report = library.add([corpus], on_progress=lambda p: marks.append((p.documents, time.perf_counter() - started)))
     library.close()  # commits the lexical index and waits for its merges
     seconds = time.perf_counter() - started
-    # Time per 1,000 documents at the start and at the end: flat when ingest scales linearly.
+    # Documents per second in the first and the second half: equal when ingest scales linearly.
     half = len(marks) // 2
     rate_first = marks[half][0] / marks[half][1] if half else 0.0
-    rate_second = (
-        (marks[-1][0] - marks[half][0]) / (marks[-1][1] - marks[half][1]) if half else 0.0
+    rate_second = (marks[-1][0] - marks[half][0]) / (marks[-1][1] - marks[half][1]) if half else 0.0
+    emit_result(
+        {
+            "seconds": seconds,
+            "documents": report.documents_seen,
+            "added": report.added,
+            "duplicates": report.duplicates,
+            "replaced": report.replaced,
+            "chunks": report.chunks,
+            "bytes": report.bytes_read,
+            "issues": len(report.issues),
+            "docs_per_s_first_half": rate_first,
+            "docs_per_s_second_half": rate_second,
+            "patched_url_lookup": patch,
+        }
     )
-    emit_result({
-        "seconds": seconds, "documents": report.documents_seen, "added": report.added,
-        "duplicates": report.duplicates, "replaced": report.replaced, "chunks": report.chunks,
-        "bytes": report.bytes_read, "issues": len(report.issues),
-        "docs_per_s_first_half": rate_first, "docs_per_s_second_half": rate_second,
-        "patched_url_lookup": patch,
-    })
 
 
 def load_chunks(workspace: Path, fraction: float) -> tuple[list[int], list[str], list[str], float]:
@@ -156,7 +149,7 @@ def child_tantivy(workspace: Path, target: Path) -> None:
     builder.add_text_field("text", tokenizer_name="en_stem")
     index = tantivy.Index(builder.build(), path=str(target))
     writer = index.writer(heap_size=256_000_000, num_threads=2)
-    for cid, title, text in zip(ids, titles, texts):
+    for cid, title, text in zip(ids, titles, texts, strict=True):
         document = tantivy.Document()
         document.add_unsigned("chunk_id", cid)
         document.add_text("title", title)
@@ -165,15 +158,22 @@ def child_tantivy(workspace: Path, target: Path) -> None:
     writer.commit()
     writer.wait_merging_threads()
     seconds = time.perf_counter() - started
-    emit_result({"seconds": seconds, "chunks": len(ids), "load_seconds": load_s,
-                 "rss_after_load_mib": rss_loaded, "fraction": 1.0})
+    emit_result(
+        {
+            "seconds": seconds,
+            "chunks": len(ids),
+            "load_seconds": load_s,
+            "rss_after_load_mib": rss_loaded,
+            "fraction": 1.0,
+        }
+    )
 
 
 def child_bm25s(workspace: Path, target: Path, fraction: float) -> None:
     import bm25s
 
     ids, titles, texts, load_s = load_chunks(workspace, fraction)
-    corpus = [f"{t}\n{x}" for t, x in zip(titles, texts)]
+    corpus = [f"{t}\n{x}" for t, x in zip(titles, texts, strict=True)]
     del titles, texts
     rss_loaded = peak_rss_mib()
     started = time.perf_counter()
@@ -186,9 +186,17 @@ def child_bm25s(workspace: Path, target: Path, fraction: float) -> None:
     retriever.save(str(target))
     (target / "chunk_ids.txt").write_text("\n".join(map(str, ids)))
     save_s = time.perf_counter() - saving
-    emit_result({"seconds": seconds, "tokenize_seconds": tokenized - started, "chunks": len(ids),
-                 "load_seconds": load_s, "save_seconds": save_s, "rss_after_load_mib": rss_loaded,
-                 "fraction": fraction})
+    emit_result(
+        {
+            "seconds": seconds,
+            "tokenize_seconds": tokenized - started,
+            "chunks": len(ids),
+            "load_seconds": load_s,
+            "save_seconds": save_s,
+            "rss_after_load_mib": rss_loaded,
+            "fraction": fraction,
+        }
+    )
 
 
 def child_fts5(workspace: Path, target: Path) -> None:
@@ -200,15 +208,23 @@ def child_fts5(workspace: Path, target: Path) -> None:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("CREATE VIRTUAL TABLE fts USING fts5(title, text, tokenize = 'porter unicode61')")
     db.execute("BEGIN")
-    db.executemany("INSERT INTO fts(rowid, title, text) VALUES (?, ?, ?)", zip(ids, titles, texts))
+    db.executemany("INSERT INTO fts(rowid, title, text) VALUES (?, ?, ?)", zip(ids, titles, texts, strict=True))
     db.execute("COMMIT")
     inserted = time.perf_counter()
     db.execute("INSERT INTO fts(fts) VALUES ('optimize')")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     seconds = time.perf_counter() - started
-    emit_result({"seconds": seconds, "insert_seconds": inserted - started, "chunks": len(ids),
-                 "load_seconds": load_s, "rss_after_load_mib": rss_loaded, "fraction": 1.0})
+    emit_result(
+        {
+            "seconds": seconds,
+            "insert_seconds": inserted - started,
+            "chunks": len(ids),
+            "load_seconds": load_s,
+            "rss_after_load_mib": rss_loaded,
+            "fraction": 1.0,
+        }
+    )
 
 
 def child_unpatched_sample(corpus: Path, documents: int) -> None:
@@ -234,8 +250,14 @@ def child_unpatched_sample(corpus: Path, documents: int) -> None:
     first = marks[half][1]
     fresh(folder)
     head.unlink()
-    emit_result({"documents": report.documents_seen, "seconds": seconds,
-                 "first_half_seconds": first, "second_half_seconds": seconds - first})
+    emit_result(
+        {
+            "documents": report.documents_seen,
+            "seconds": seconds,
+            "first_half_seconds": first,
+            "second_half_seconds": seconds - first,
+        }
+    )
 
 
 # -- driver -------------------------------------------------------------------------------------
@@ -243,11 +265,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=SYNTH)
     parser.add_argument("--workspace", type=Path, default=SCALE_WS)
-    parser.add_argument("--bm25s-fraction", type=float, default=1.0,
-                        help="share of the chunks that bm25s indexes (memory)")
+    parser.add_argument(
+        "--bm25s-fraction", type=float, default=1.0, help="share of the chunks that bm25s indexes (memory)"
+    )
     parser.add_argument("--skip-peers", action="store_true")
-    parser.add_argument("--unpatched-sample", type=int, default=16_000,
-                        help="documents for the unpatched run when the url lookup is slow (0: skip)")
+    parser.add_argument(
+        "--unpatched-sample",
+        type=int,
+        default=16_000,
+        help="documents for the unpatched run when the url lookup is slow (0: skip)",
+    )
     parser.add_argument("--child", choices=["ours", "tantivy", "bm25s", "fts5", "unpatched"])
     parser.add_argument("--patch", action="store_true")
     args = parser.parse_args()
@@ -272,23 +299,46 @@ def main() -> None:
     slow = url_lookup_is_slow()
     if slow and args.unpatched_sample:
         print(f"\n== ours, unpatched, first {args.unpatched_sample:,} documents")
-        r, rss, _ = run_child([script, "--child", "unpatched", "--corpus", str(args.corpus),
-                               "--unpatched-sample", str(args.unpatched_sample)])
+        r, rss, _ = run_child(
+            [
+                script,
+                "--child",
+                "unpatched",
+                "--corpus",
+                str(args.corpus),
+                "--unpatched-sample",
+                str(args.unpatched_sample),
+            ]
+        )
         results["ours_unpatched_sample"] = {**r, "peak_rss_mib": rss}
 
-    print(f"\n== ours: Library.add of {args.corpus.name} ({size_mb:,.0f} MB)"
-          + (" with the url lookup patched" if slow else ""))
+    print(
+        f"\n== ours: Library.add of {args.corpus.name} ({size_mb:,.0f} MB)"
+        + (" with the url lookup patched" if slow else "")
+    )
     fresh(args.workspace)
-    r, rss, _ = run_child([script, "--child", "ours", "--corpus", str(args.corpus),
-                           "--workspace", str(args.workspace), *(["--patch"] if slow else [])])
-    r.update(peak_rss_mib=rss, db_mb=folder_size_mb(args.workspace / "autoalign.db"),
-             index_mb=folder_size_mb(args.workspace / "indexes" / "lexical"))
+    r, rss, _ = run_child(
+        [
+            script,
+            "--child",
+            "ours",
+            "--corpus",
+            str(args.corpus),
+            "--workspace",
+            str(args.workspace),
+            *(["--patch"] if slow else []),
+        ]
+    )
+    r.update(
+        peak_rss_mib=rss,
+        db_mb=folder_size_mb(args.workspace / "autoalign.db"),
+        index_mb=folder_size_mb(args.workspace / "indexes" / "lexical"),
+    )
     results["ours"] = r
 
     if not args.skip_peers:
         PEERS.mkdir(parents=True, exist_ok=True)
-        for name, target in (("tantivy", PEERS / "tantivy"), ("bm25s", PEERS / "bm25s"),
-                             ("fts5", PEERS / "fts5.db")):
+        for name, target in (("tantivy", PEERS / "tantivy"), ("bm25s", PEERS / "bm25s"), ("fts5", PEERS / "fts5.db")):
             print(f"\n== {name}")
             fresh(target)
             if name == "tantivy":
@@ -299,28 +349,41 @@ def main() -> None:
             results[name] = r
 
     ours = results["ours"]
-    rows = [[
-        "autoalign library add (parse+chunk+SQLite+tantivy)", ours["documents"], ours["chunks"],
-        ours["seconds"], ours["documents"] / ours["seconds"], ours["bytes"] / 1e6 / ours["seconds"],
-        ours["peak_rss_mib"], ours["db_mb"] + ours["index_mb"],
-    ]]
-    labels = {"tantivy": "plain tantivy build (chunk texts given)",
-              "bm25s": "bm25s tokenize+index (chunk texts given)",
-              "fts5": "SQLite FTS5 insert+optimize (chunk texts given)"}
+    rows = [
+        [
+            "autoalign library add (parse+chunk+SQLite+tantivy)",
+            ours["documents"],
+            ours["chunks"],
+            ours["seconds"],
+            ours["documents"] / ours["seconds"],
+            ours["bytes"] / 1e6 / ours["seconds"],
+            ours["peak_rss_mib"],
+            ours["db_mb"] + ours["index_mb"],
+        ]
+    ]
+    labels = {
+        "tantivy": "plain tantivy build (chunk texts given)",
+        "bm25s": "bm25s tokenize+index (chunk texts given)",
+        "fts5": "SQLite FTS5 insert+optimize (chunk texts given)",
+    }
     for name in ("tantivy", "bm25s", "fts5"):
         if name in results:
             r = results[name]
             label = labels[name] + (f", {r['fraction']:.0%} of chunks" if r["fraction"] < 1 else "")
             rows.append([label, "", r["chunks"], r["seconds"], "", "", r["peak_rss_mib"], r["index_mb"]])
     print()
-    print(table(["system", "documents", "chunks", "wall s", "docs/s", "input MB/s", "peak RSS MiB",
-                 "on disk MB"], rows))
+    print(
+        table(["system", "documents", "chunks", "wall s", "docs/s", "input MB/s", "peak RSS MiB", "on disk MB"], rows)
+    )
     if "ours_unpatched_sample" in results:
         u = results["ours_unpatched_sample"]
-        print(f"\nunpatched url lookup, first {u['documents']:,} documents: {u['seconds']:.1f} s "
-              f"(first half {u['first_half_seconds']:.1f} s, second half {u['second_half_seconds']:.1f} s)")
+        print(
+            f"\nunpatched url lookup, first {u['documents']:,} documents: {u['seconds']:.1f} s "
+            f"(first half {u['first_half_seconds']:.1f} s, second half {u['second_half_seconds']:.1f} s)"
+        )
     command = ".venv/bin/python bench/ingest_scale.py " + " ".join(sys.argv[1:])
-    print(f"results: {write_json('ingest_scale.json', {'command': command.strip(), 'corpus_mb': size_mb, 'url_lookup_slow': slow, 'results': results})}")
+    payload = {"command": command.strip(), "corpus_mb": size_mb, "url_lookup_slow": slow, "results": results}
+    print(f"results: {write_json('ingest_scale.json', payload)}")
 
 
 if __name__ == "__main__":

@@ -69,9 +69,7 @@ def load_sources(corpus: Path) -> list[Source]:
         if isinstance(item, ParseIssue):
             print(f"skipped: {item}", file=sys.stderr)
             continue
-        base = item.external_id or hashlib.blake2b(
-            (item.url or item.origin).encode(), digest_size=16
-        ).hexdigest()
+        base = item.external_id or hashlib.blake2b((item.url or item.origin).encode(), digest_size=16).hexdigest()
         record = {
             "id": base,
             "source": item.source,
@@ -166,14 +164,24 @@ def main() -> None:
     size = args.out.stat().st_size
     result = {
         "command": " ".join(["bench/make_corpus.py", *sys.argv[1:]]),
-        "out": str(args.out), "seed": args.seed, "real_documents": len(sources), "copies": copies,
-        "documents": documents, "mixed_documents": mixed, "words": words, "tokens_estimate": tokens,
-        "bytes": size, "seconds": seconds, "documents_by_source": by_source,
+        "out": str(args.out),
+        "seed": args.seed,
+        "real_documents": len(sources),
+        "copies": copies,
+        "documents": documents,
+        "mixed_documents": mixed,
+        "words": words,
+        "tokens_estimate": tokens,
+        "bytes": size,
+        "seconds": seconds,
+        "documents_by_source": by_source,
     }
-    print(table(
-        ["documents", "copies", "tokens (words x 1.3)", "MB", "seconds"],
-        [[documents, copies, tokens, size / 1e6, seconds]],
-    ))
+    print(
+        table(
+            ["documents", "copies", "tokens (words x 1.3)", "MB", "seconds"],
+            [[documents, copies, tokens, size / 1e6, seconds]],
+        )
+    )
     print(table(["source", "documents"], sorted(by_source.items(), key=lambda kv: -kv[1])))
     print(f"results: {write_json('make_corpus.json', result)}")
 

@@ -37,12 +37,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     CORPUS,
+    OUT,
     PEERS,
     SCALE_WS,
+    busy_others,
     fts5_query,
     peak_rss_mib,
     percentile,
     real_library,
+    strip_stopwords,
     table,
     write_json,
 )
@@ -58,9 +61,9 @@ PASSAGE_SQL = (
 )
 
 
-def timed(fn, queries) -> list[float]:
-    """Milliseconds per query over a second pass; the first pass is warm-up."""
-    for q in queries:
+def timed(fn, queries, warmup=None) -> list[float]:
+    """Milliseconds per query over a timed pass, after a warm-up pass (over ``warmup`` if given)."""
+    for q in queries if warmup is None else warmup:
         fn(q)
     times = []
     for q in queries:
@@ -71,8 +74,13 @@ def timed(fn, queries) -> list[float]:
 
 
 def stats(times: list[float]) -> dict[str, float]:
-    return {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
-            "mean_ms": sum(times) / len(times), "max_ms": max(times), "n": len(times)}
+    return {
+        "p50_ms": percentile(times, 50),
+        "p95_ms": percentile(times, 95),
+        "mean_ms": sum(times) / len(times),
+        "max_ms": max(times),
+        "n": len(times),
+    }
 
 
 def sentence_keys(text: str) -> list[str]:
@@ -100,7 +108,7 @@ def write_synthetic_vectors(scale, real) -> dict:
     rng = np.random.default_rng(SEED)
     cursor = scale.workspace.db.execute(PASSAGE_SQL)
     total = unmatched = 0
-    cosines = []
+    cosines, sources = [], []
     while batch := cursor.fetchmany(100_000):
         ids, rows = [], []
         for cid, passage in batch:
@@ -115,13 +123,20 @@ def write_synthetic_vectors(scale, real) -> dict:
         vectors = source + rng.normal(0.0, NOISE_SIGMA, source.shape).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         cosines.append(np.einsum("ij,ij->i", vectors, source))
+        sources.append(np.asarray(rows, dtype=np.int32))
         target.append(ids, vectors)
         total += len(ids)
         print(f"  vectors: {total:,} chunks", flush=True)
     cos = np.concatenate(cosines)
-    return {"seconds": time.perf_counter() - started, "chunks": total, "unmatched": unmatched,
-            "noise_sigma": NOISE_SIGMA, "mean_cosine_to_source": float(cos.mean()),
-            "min_cosine_to_source": float(cos.min())}
+    np.save(OUT / "synthetic_sources.npy", np.concatenate(sources))  # real row of each synthetic row
+    return {
+        "seconds": time.perf_counter() - started,
+        "chunks": total,
+        "unmatched": unmatched,
+        "noise_sigma": NOISE_SIGMA,
+        "mean_cosine_to_source": float(cos.mean()),
+        "min_cosine_to_source": float(cos.min()),
+    }
 
 
 # -- peers --------------------------------------------------------------------------------------
@@ -163,82 +178,143 @@ def plain_fts5():
         match = fts5_query(q)
         if not match:
             return []
-        return [r[0] for r in db.execute(
-            "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 10", (match,))]
+        return [r[0] for r in db.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 10", (match,))]
 
     return search, db.execute("SELECT count(*) FROM fts").fetchone()[0]
 
 
 # -- vector-only comparisons --------------------------------------------------------------------
 def vector_peers(matrix: np.ndarray, queries: np.ndarray, args) -> tuple[list[list], dict]:
-    """Latency and recall@10 of vector search variants on the same matrix and queries."""
+    """Latency and recall@10 of vector search variants on the same matrix and queries.
+
+    recall@10 compares with the exact top 10. The synthetic matrix holds ~80 noisy copies of each
+    real vector, whose mutual order is pure noise, so "source recall@10" is also given: the share
+    of the exact top 10 whose real source vector is the source of some row in the found top 10.
+    """
     from usearch.index import Index, MetricKind
     from usearch.index import search as usearch_search
 
-    rows, out = [], {}
-    exact_top = []
-    for q in queries:
-        scores = matrix @ q
-        top = np.argpartition(-scores, POOL - 1)[:POOL]
-        exact_top.append(top[np.argsort(-scores[top])])
+    sources_path = OUT / "synthetic_sources.npy"
+    sources = np.load(sources_path) if sources_path.exists() else None
+    if sources is not None and len(sources) != len(matrix):
+        sources = None
 
     def exact(q):
         scores = matrix @ q
         top = np.argpartition(-scores, POOL - 1)[:POOL]
         return top[np.argsort(-scores[top])]
 
-    times = timed(exact, list(queries))
-    out["numpy_f32_exact"] = {**stats(times), "recall_at_10": 1.0, "build_seconds": 0.0,
-                              "memory_mb": matrix.nbytes / 1e6}
-    rows.append(["numpy f32 exact (VectorStore today)", *_row(out["numpy_f32_exact"])])
+    exact_top = [exact(q) for q in queries]
 
-    def recall(found: list[np.ndarray]) -> float:
-        return float(np.mean([len(set(f[:10].tolist()) & set(e[:10].tolist())) / 10
-                              for f, e in zip(found, exact_top)]))
+    def recalls(found: list[np.ndarray]) -> dict[str, float]:
+        found = found[-len(queries) :]  # the timed pass
+        out = {
+            "recall_at_10": float(
+                np.mean(
+                    [
+                        len(set(f[:10].tolist()) & set(e[:10].tolist())) / 10
+                        for f, e in zip(found, exact_top, strict=True)
+                    ]
+                )
+            )
+        }
+        if sources is not None:
+            out["source_recall_at_10"] = float(
+                np.mean(
+                    [
+                        np.isin(sources[e[:10]], sources[np.asarray(f[:10], dtype=np.int64)]).mean()
+                        for f, e in zip(found, exact_top, strict=True)
+                    ]
+                )
+            )
+        return out
+
+    rows, out = [], {}
+    times = timed(exact, list(queries))
+    out["numpy_f32_exact"] = {
+        **stats(times),
+        "recall_at_10": 1.0,
+        "source_recall_at_10": 1.0,
+        "build_seconds": 0.0,
+        "memory_mb": matrix.nbytes / 1e6,
+    }
+    rows.append(["numpy f32 exact (VectorStore today)", *_row(out["numpy_f32_exact"])])
 
     for label, dtype in (("f32", np.float32), ("f16", np.float16)):
         data = matrix.astype(dtype) if dtype is not np.float32 else matrix
-        found = []
+        found: list = []
 
-        def brute(q, data=data, found=found):
-            m = usearch_search(data, q.astype(dtype), POOL, MetricKind.IP, exact=True, threads=args.threads)
-            found.append(m.keys)
+        def brute(q, data=data, found=found, dtype=dtype):
+            found.append(
+                usearch_search(data, q.astype(dtype), POOL, MetricKind.IP, exact=True, threads=args.threads).keys
+            )
 
         times = timed(brute, list(queries))
         key = f"usearch_exact_{label}"
-        out[key] = {**stats(times), "recall_at_10": recall(found[len(queries):]), "build_seconds": 0.0,
-                    "memory_mb": data.nbytes / 1e6}
+        out[key] = {**stats(times), **recalls(found), "build_seconds": 0.0, "memory_mb": data.nbytes / 1e6}
         rows.append([f"usearch exact {label} ({args.threads} threads)", *_row(out[key])])
         del data
 
     keys = np.arange(len(matrix), dtype=np.uint64)
     for dtype in args.hnsw:
-        index = Index(ndim=matrix.shape[1], metric=MetricKind.IP, dtype=dtype,
-                      connectivity=args.connectivity, expansion_add=args.expansion_add,
-                      expansion_search=args.expansion_search)
+        index = Index(
+            ndim=matrix.shape[1],
+            metric=MetricKind.IP,
+            dtype=dtype,
+            connectivity=args.connectivity,
+            expansion_add=args.expansion_add,
+        )
         started = time.perf_counter()
         for offset in range(0, len(matrix), 100_000):
-            index.add(keys[offset:offset + 100_000], matrix[offset:offset + 100_000], threads=args.threads)
+            index.add(keys[offset : offset + 100_000], matrix[offset : offset + 100_000], threads=args.threads)
         build = time.perf_counter() - started
-        found = []
+        for ef in args.expansion_search:
+            index.expansion_search = ef
+            found = []
 
-        def hnsw(q, index=index, found=found):
-            found.append(index.search(q, POOL).keys)
+            def hnsw(q, index=index, found=found):
+                found.append(index.search(q, POOL).keys)
 
-        times = timed(hnsw, list(queries))
-        key = f"usearch_hnsw_{dtype}"
-        out[key] = {**stats(times), "recall_at_10": recall(found[len(queries):]), "build_seconds": build,
-                    "memory_mb": index.memory_usage / 1e6, "connectivity": args.connectivity,
-                    "expansion_add": args.expansion_add, "expansion_search": args.expansion_search}
-        rows.append([f"usearch HNSW {dtype} (M={args.connectivity}, ef={args.expansion_search})",
-                     *_row(out[key])])
-        print(f"  {rows[-1]}", flush=True)
+            times = timed(hnsw, list(queries))
+            key = f"usearch_hnsw_{dtype}_ef{ef}"
+            out[key] = {
+                **stats(times),
+                **recalls(found),
+                "build_seconds": build,
+                "memory_mb": index.memory_usage / 1e6,
+                "connectivity": args.connectivity,
+                "expansion_add": args.expansion_add,
+                "expansion_search": ef,
+            }
+            rows.append([f"usearch HNSW {dtype} (M={args.connectivity}, ef_search={ef})", *_row(out[key])])
+            print(f"  {rows[-1]}", flush=True)
         del index
     return rows, out
 
 
 def _row(r: dict) -> list:
-    return [r["p50_ms"], r["p95_ms"], r["recall_at_10"], r["build_seconds"], r["memory_mb"]]
+    return [
+        r["p50_ms"],
+        r["p95_ms"],
+        r["recall_at_10"],
+        r.get("source_recall_at_10", ""),
+        r["build_seconds"],
+        r["memory_mb"],
+    ]
+
+
+class stopwords_stripped:
+    """Within this block, the library's lexical ranker gets the query without English stopwords."""
+
+    def __init__(self, library) -> None:
+        self.lexical = library.lexical
+
+    def __enter__(self):
+        original = type(self.lexical).search
+        self.lexical.search = lambda q, **kw: original(self.lexical, strip_stopwords(q), **kw)
+
+    def __exit__(self, *exc):
+        del self.lexical.search
 
 
 # -- driver -------------------------------------------------------------------------------------
@@ -248,7 +324,7 @@ def main() -> None:
     parser.add_argument("--hnsw", nargs="*", default=["f32", "i8"], help="usearch HNSW dtypes to build")
     parser.add_argument("--connectivity", type=int, default=16)
     parser.add_argument("--expansion-add", type=int, default=128)
-    parser.add_argument("--expansion-search", type=int, default=128)
+    parser.add_argument("--expansion-search", type=int, nargs="+", default=[64, 128, 512])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-vectors", action="store_true", help="lexical only")
     args = parser.parse_args()
@@ -258,10 +334,14 @@ def main() -> None:
     if not (args.workspace / "autoalign.db").exists():
         raise SystemExit(f"{args.workspace} is missing: run bench/ingest_scale.py first")
     queries = SHORT_QUERIES + long_queries(CORPUS)
-    short, long_ = SHORT_QUERIES, queries[len(SHORT_QUERIES):]
-    print(f"{len(queries)} queries ({len(short)} short, {len(long_)} long); "
-          f"mean words {np.mean([len(q.split()) for q in short]):.1f} / {np.mean([len(q.split()) for q in long_]):.1f}")
-    result: dict = {"queries": {"short": len(short), "long": len(long_)}}
+    short, long_ = SHORT_QUERIES, queries[len(SHORT_QUERIES) :]
+    print(
+        f"{len(queries)} queries ({len(short)} short, {len(long_)} long); "
+        f"mean words {np.mean([len(q.split()) for q in short]):.1f} / {np.mean([len(q.split()) for q in long_]):.1f}"
+    )
+    result: dict = {"queries": {"short": len(short), "long": len(long_)}, "busy_at_start": busy_others()}
+    if result["busy_at_start"]:
+        print(f"warning: other processes are running and may skew timings: {result['busy_at_start']}")
 
     real = None
     embedder = None
@@ -276,12 +356,9 @@ def main() -> None:
     # -- lexical
     lexical_rows = []
     systems = [
-        ("ours: Library.search lexical (hits with passages)",
-         lambda q: scale.search(q, k=10, mode="lexical")),
-        ("ours: LexicalIndex.search only (ids, limit 100)",
-         lambda q: scale.lexical.search(q, limit=POOL)),
-        ("ours: LexicalIndex.search only (ids, limit 10)",
-         lambda q: scale.lexical.search(q, limit=10)),
+        ("ours: Library.search lexical (hits with passages)", lambda q: scale.search(q, k=10, mode="lexical")),
+        ("ours: LexicalIndex.search only (ids, limit 100)", lambda q: scale.lexical.search(q, limit=POOL)),
+        ("ours: LexicalIndex.search only (ids, limit 10)", lambda q: scale.lexical.search(q, limit=10)),
     ]
     peers = {}
     for name, make in (("plain tantivy", plain_tantivy), ("bm25s", plain_bm25s), ("SQLite FTS5", plain_fts5)):
@@ -292,14 +369,31 @@ def main() -> None:
             continue
         peers[name] = n
         systems.append((f"{name} (ids, top 10; {n:,} chunks)", fn))
+    variant = "ours: Library.search lexical, stopwords removed from the query (variant, not in src)"
+
+    def ours_without_stopwords(q):
+        with stopwords_stripped(scale):
+            return scale.search(q, k=10, mode="lexical")
+
+    systems.insert(1, (variant, ours_without_stopwords))
     result["lexical"] = {}
     for label, fn in systems:
         print(f"lexical: {label}", flush=True)
-        t_short, t_long = timed(fn, short), timed(fn, long_)
+        # FTS5 takes seconds a query: it warms up on 20 short and 20 long queries instead of all.
+        fts = label.startswith("SQLite FTS5")
+        t_short = timed(fn, short, warmup=short[:20] if fts else None)
+        t_long = timed(fn, long_, warmup=long_[:20] if fts else None)
         everything = t_short + t_long
         result["lexical"][label] = {"all": stats(everything), "short": stats(t_short), "long": stats(t_long)}
-        lexical_rows.append([label, percentile(everything, 50), percentile(everything, 95),
-                             percentile(t_short, 95), percentile(t_long, 95)])
+        lexical_rows.append(
+            [
+                label,
+                percentile(everything, 50),
+                percentile(everything, 95),
+                percentile(t_short, 95),
+                percentile(t_long, 95),
+            ]
+        )
     print()
     print(table(["lexical search, k=10", "p50 ms", "p95 ms", "p95 short", "p95 long"], lexical_rows))
 
@@ -323,15 +417,30 @@ def main() -> None:
     scale.search("warm up the vector matrix", k=10, mode="semantic")
     result["vector_load_seconds"] = time.perf_counter() - started
     hybrid_rows = []
-    for mode in ("hybrid", "semantic"):
+    for mode, strip in (("hybrid", False), ("semantic", False), ("hybrid", True)):
         label = f"ours: Library.search {mode} (MiniLM query embedding included)"
+        if strip:
+            label = "ours: Library.search hybrid, stopwords removed from the lexical query (variant)"
         print(label, flush=True)
-        t_short, t_long = timed(lambda q: scale.search(q, k=10, mode=mode), short), \
-            timed(lambda q: scale.search(q, k=10, mode=mode), long_)
+
+        def run(q, mode=mode, strip=strip):
+            if strip:
+                with stopwords_stripped(scale):
+                    return scale.search(q, k=10, mode=mode)
+            return scale.search(q, k=10, mode=mode)
+
+        t_short, t_long = timed(run, short), timed(run, long_)
         everything = t_short + t_long
-        result[mode] = {"all": stats(everything), "short": stats(t_short), "long": stats(t_long)}
-        hybrid_rows.append([label, percentile(everything, 50), percentile(everything, 95),
-                            percentile(t_short, 95), percentile(t_long, 95)])
+        result[label] = {"all": stats(everything), "short": stats(t_short), "long": stats(t_long)}
+        hybrid_rows.append(
+            [
+                label,
+                percentile(everything, 50),
+                percentile(everything, 95),
+                percentile(t_short, 95),
+                percentile(t_long, 95),
+            ]
+        )
     hybrid_rows.append(["MiniLM query embedding alone", percentile(t_embed, 50), percentile(t_embed, 95), "", ""])
     print()
     print(table(["search at scale, k=10", "p50 ms", "p95 ms", "p95 short", "p95 long"], hybrid_rows))
@@ -342,8 +451,20 @@ def main() -> None:
     print(f"vector peers on {matrix.shape[0]:,} x {matrix.shape[1]} vectors", flush=True)
     rows, result["vector_search"] = vector_peers(matrix, query_vectors, args)
     print()
-    print(table(["vector search only, top 100", "p50 ms", "p95 ms", "recall@10 vs exact", "build s",
-                 "memory MB"], rows))
+    print(
+        table(
+            [
+                "vector search only, top 100",
+                "p50 ms",
+                "p95 ms",
+                "recall@10 vs exact",
+                "source recall@10",
+                "build s",
+                "memory MB",
+            ],
+            rows,
+        )
+    )
     result["peak_rss_mib"] = peak_rss_mib()
     scale.close()
     print(f"results: {write_json('query_latency.json', {'command': _command(), **result})}")

@@ -36,7 +36,7 @@ import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CORPUS, real_library, table, write_json
+from _common import CORPUS, real_library, strip_stopwords, table, write_json
 from queries import first_sentences
 
 from autoalign.library import lexical as lexical_module
@@ -85,6 +85,7 @@ class Eval:
     @staticmethod
     def _pairs_in_files() -> int:
         """Newsletter records whose title matches a paper record, counted in the JSONL files."""
+
         def titles(name: str) -> list[str]:
             return [orjson.loads(line)["title"] for line in open(CORPUS / name, "rb")]
 
@@ -123,8 +124,9 @@ def bm25s_ranker(library) -> Callable[[str], list[int]]:
     ).fetchall()
     ids = np.array([r[0] for r in rows])
     retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize([f"{t}\n{p}" for _, t, p in rows], stopwords="en", show_progress=False),
-                    show_progress=False)
+    retriever.index(
+        bm25s.tokenize([f"{t}\n{p}" for _, t, p in rows], stopwords="en", show_progress=False), show_progress=False
+    )
 
     def search(q: str) -> list[int]:
         tokens = bm25s.tokenize([q], stopwords="en", show_progress=False)
@@ -136,8 +138,15 @@ def bm25s_ranker(library) -> Callable[[str], list[int]]:
     return search
 
 
-def fuse(lexical: list[int], semantic: list[int], *, rrf_k: int, pool: int,
-         weights: tuple[float, float] = (1.0, 1.0), collapse: Callable[[list[int]], list] | None = None) -> list:
+def fuse(
+    lexical: list[int],
+    semantic: list[int],
+    *,
+    rrf_k: int,
+    pool: int,
+    weights: tuple[float, float] = (1.0, 1.0),
+    collapse: Callable[[list[int]], list] | None = None,
+) -> list:
     """search.py's fusion, with optional ranker weights and per-document collapsing before fusion."""
     lists = {"lexical": lexical[:pool], "semantic": semantic[:pool]}
     if collapse is not None:
@@ -145,7 +154,7 @@ def fuse(lexical: list[int], semantic: list[int], *, rrf_k: int, pool: int,
     if weights == (1.0, 1.0):
         return [item for item, _, _ in reciprocal_rank_fusion(lists, rrf_k)]
     scores: dict = {}
-    for (name, ids), w in zip(lists.items(), weights):
+    for ids, w in zip(lists.values(), weights, strict=True):
         for rank, item in enumerate(ids, start=1):
             scores[item] = scores.get(item, 0.0) + w / (rrf_k + rank)
     return sorted(scores, key=scores.__getitem__, reverse=True)
@@ -157,8 +166,10 @@ def main() -> None:
     print(f"workspace: {timings}")
     ev = Eval(library)
     n = len(ev.cases)
-    print(f"{n} queries (newsletter documents whose title matches a stored paper; "
-          f"{ev.pairs_in_files} such records in the JSONL files)")
+    print(
+        f"{n} queries (newsletter documents whose title matches a stored paper; "
+        f"{ev.pairs_in_files} such records in the JSONL files)"
+    )
     halves = [[i for i, c in enumerate(ev.cases) if half_of(c[0]) == h] for h in (0, 1)]
 
     embedder = library.embedder
@@ -166,7 +177,7 @@ def main() -> None:
     t0 = time.perf_counter()
     query_vectors = embedder.embed(queries)
     embed_s = time.perf_counter() - t0
-    cache = dict(zip(queries, query_vectors))
+    cache = dict(zip(queries, query_vectors, strict=True))
     library._searcher.embed_query = lambda q: cache[q] if q in cache else embedder.embed([q])[0]
 
     rankings: dict[str, list[list[str]]] = {}
@@ -180,31 +191,50 @@ def main() -> None:
     store_ = library._vectors()
     matrix, chunk_of_row = store_._load()
     rankings["numpy cosine"] = []
-    for (uid, _, _, _), qv in zip(ev.cases, query_vectors):
+    for (uid, _, _, _), qv in zip(ev.cases, query_vectors, strict=True):
         scores = matrix @ qv
         top = np.argsort(-scores)[:K_CHUNKS]
         rankings["numpy cosine"].append(ev.documents([int(chunk_of_row[r]) for r in top], uid))
 
     labels = {
-        "hybrid": "ours: hybrid (RRF k=60, 100 candidates each)", "lexical": "ours: lexical (tantivy BM25)",
-        "semantic": "ours: semantic (MiniLM)", "bm25s": "bm25s (title + passage)",
+        "hybrid": "ours: hybrid (RRF k=60, 100 candidates each)",
+        "lexical": "ours: lexical (tantivy BM25)",
+        "semantic": "ours: semantic (MiniLM)",
+        "bm25s": "bm25s (title + passage)",
         "numpy cosine": "numpy cosine (same MiniLM vectors)",
     }
     results: dict = {}
     rows = []
     for key in ("hybrid", "lexical", "semantic", "bm25s", "numpy cosine"):
-        s_all, s_a, s_b = ev.score(rankings[key]), ev.score(rankings[key], halves[0]), ev.score(rankings[key], halves[1])
+        s_all = ev.score(rankings[key])
+        s_a, s_b = ev.score(rankings[key], halves[0]), ev.score(rankings[key], halves[1])
         results[key] = {"all": s_all, "half_a": s_a, "half_b": s_b}
-        rows.append([labels[key], s_all["recall@1"], s_all["recall@10"], s_all["mrr@10"],
-                     s_a["recall@10"], s_b["recall@10"]])
+        rows.append(
+            [labels[key], s_all["recall@1"], s_all["recall@10"], s_all["mrr@10"], s_a["recall@10"], s_b["recall@10"]]
+        )
     print()
-    print(table(["system", "recall@1", "recall@10", "MRR@10",
-                 f"recall@10 half A (n={len(halves[0])})", f"recall@10 half B (n={len(halves[1])})"], rows))
+    print(
+        table(
+            [
+                "system",
+                "recall@1",
+                "recall@10",
+                "MRR@10",
+                f"recall@10 half A (n={len(halves[0])})",
+                f"recall@10 half B (n={len(halves[1])})",
+            ],
+            rows,
+        )
+    )
 
     payload: dict = {
-        "command": ".venv/bin/python bench/retrieval_eval.py", "workspace": timings,
-        "queries": n, "pairs_in_files": ev.pairs_in_files, "halves": [len(h) for h in halves],
-        "query_embedding_seconds": embed_s, "results": results,
+        "command": ".venv/bin/python bench/retrieval_eval.py",
+        "workspace": timings,
+        "queries": n,
+        "pairs_in_files": ev.pairs_in_files,
+        "halves": [len(h) for h in halves],
+        "query_embedding_seconds": embed_s,
+        "results": results,
     }
     hybrid_r10 = results["hybrid"]["all"]["recall@10"]
     if hybrid_r10 < TARGET or "--variants" in sys.argv:
@@ -218,32 +248,36 @@ def main() -> None:
 
 def ceilings(ev: Eval, rankings, library) -> dict:
     """How far fusion alone could go: where the relevant document is in each ranker's own list."""
+
     def rank(ranking: list[str], relevant: set[str]) -> int:
         return next((r for r, uid in enumerate(ranking, 1) if uid in relevant), 10**9)
 
     deep = {}
     for mode in ("lexical", "semantic"):
         deep[mode] = [
-            ev.documents([h.chunk_id for h in library.search(q, k=200, mode=mode)], uid)
-            for uid, q, _, _ in ev.cases
+            ev.documents([h.chunk_id for h in library.search(q, k=200, mode=mode)], uid) for uid, q, _, _ in ev.cases
         ]
-    lex = np.array([rank(r, c[2]) for r, c in zip(deep["lexical"], ev.cases)])
-    sem = np.array([rank(r, c[2]) for r, c in zip(deep["semantic"], ev.cases)])
+    lex = np.array([rank(r, c[2]) for r, c in zip(deep["lexical"], ev.cases, strict=True)])
+    sem = np.array([rank(r, c[2]) for r, c in zip(deep["semantic"], ev.cases, strict=True)])
     out = {
         "either_ranker_top10": float(np.mean((lex <= 10) | (sem <= 10))),
         "either_ranker_top50": float(np.mean((lex <= 50) | (sem <= 50))),
         "neither_ranker_top100": float(np.mean((lex > 100) & (sem > 100))),
     }
     # Scoring variant: every newsletter document removed from the rankings, not only the query's own.
-    newsletters = {u for u, in library.workspace.db.execute(
-        "SELECT uid FROM documents WHERE source = 'alignment_newsletter'")}
+    newsletters = {
+        u for (u,) in library.workspace.db.execute("SELECT uid FROM documents WHERE source = 'alignment_newsletter'")
+    }
     for mode in ("hybrid", "lexical", "semantic"):
         out[f"{mode}_without_any_newsletter_document"] = ev.score(
-            [[u for u in r if u not in newsletters] for r in rankings[mode]])
+            [[u for u in r if u not in newsletters] for r in rankings[mode]]
+        )
     print("\nceilings: " + ", ".join(f"{k} {v:.3f}" for k, v in out.items() if isinstance(v, float)))
     for mode in ("hybrid", "lexical", "semantic"):
-        print(f"  {mode} recall@10 with all newsletter documents removed from the ranking: "
-              f"{out[f'{mode}_without_any_newsletter_document']['recall@10']:.3f}")
+        print(
+            f"  {mode} recall@10 with all newsletter documents removed from the ranking: "
+            f"{out[f'{mode}_without_any_newsletter_document']['recall@10']:.3f}"
+        )
     return out
 
 
@@ -292,7 +326,7 @@ def variants(library, ev: Eval, halves) -> dict:
 
     def evaluate(lex, sem, **kw) -> dict:
         ranks = []
-        for (uid, _, _, _), l_ids, s_ids in zip(ev.cases, lex, sem):
+        for (uid, _, _, _), l_ids, s_ids in zip(ev.cases, lex, sem, strict=True):
             fused = fuse(l_ids, s_ids, **kw)
             if kw.get("collapse"):
                 ranks.append([u for u in fused if u != uid])
@@ -306,11 +340,15 @@ def variants(library, ev: Eval, halves) -> dict:
     grid: list[tuple[str, dict]] = [("default: rrf_k=60, 100 candidates", {"rrf_k": 60, "pool": 100})]
     grid += [(f"rrf_k={k}", {"rrf_k": k, "pool": 100}) for k in (1, 10, 30, 100)]
     grid += [(f"candidates={p}", {"rrf_k": 60, "pool": p}) for p in (20, 50, 200, 500)]
-    grid += [(f"weights lexical {a} / semantic {b}", {"rrf_k": 60, "pool": 100, "weights": (a, b)})
-             for a, b in ((2.0, 1.0), (1.5, 1.0), (1.0, 1.5), (1.0, 2.0))]
-    grid += [("documents fused, not chunks", {"rrf_k": 60, "pool": 100, "collapse": doc_collapse}),
-             ("documents fused, rrf_k=10", {"rrf_k": 10, "pool": 100, "collapse": doc_collapse}),
-             ("documents fused, 500 candidates", {"rrf_k": 60, "pool": 500, "collapse": doc_collapse})]
+    grid += [
+        (f"weights lexical {a} / semantic {b}", {"rrf_k": 60, "pool": 100, "weights": (a, b)})
+        for a, b in ((2.0, 1.0), (1.5, 1.0), (1.0, 1.5), (1.0, 2.0))
+    ]
+    grid += [
+        ("documents fused, not chunks", {"rrf_k": 60, "pool": 100, "collapse": doc_collapse}),
+        ("documents fused, rrf_k=10", {"rrf_k": 10, "pool": 100, "collapse": doc_collapse}),
+        ("documents fused, 500 candidates", {"rrf_k": 60, "pool": 500, "collapse": doc_collapse}),
+    ]
     for label, kw in grid:
         found[label] = evaluate(lex, sem, **kw)
     # Pseudo-relevance feedback for the vector ranker (Rocchio): the query vector plus alpha times
@@ -319,27 +357,42 @@ def variants(library, ev: Eval, halves) -> dict:
     row_of = {int(c): r for r, c in enumerate(chunk_of_row) if c >= 0}
     for alpha, top in ((0.5, 3), (1.0, 3)):
         sem_prf = []
-        for (_, q, _, _), l_ids in zip(ev.cases, lex):
+        for (_, q, _, _), l_ids in zip(ev.cases, lex, strict=True):
             v = embed(q)
             rows = [row_of[c] for c in l_ids[:top] if c in row_of]
             if rows:
                 v = v + alpha * matrix[rows].mean(axis=0)
                 v = v / np.linalg.norm(v)
             sem_prf.append([cid for cid, _ in vectors.search(v, limit=max_pool)])
-        found[f"vector PRF: + {alpha:g} x mean of top {top} lexical chunks"] = evaluate(lex, sem_prf, rrf_k=60, pool=100)
-    for title_boost in (1.0, 4.0, 8.0):
+        label = f"vector PRF: + {alpha:g} x mean of top {top} lexical chunks"
+        found[label] = evaluate(lex, sem_prf, rrf_k=60, pool=100)
+    default_title = lexical_module._FIELD_BOOSTS["title"]
+    for title_boost in (1.0, 3.0, 6.0):
         l2, _ = raw(base_queries, {"title": title_boost})
-        found[f"title boost {title_boost:g} (default 2)"] = evaluate(l2, sem, rrf_k=60, pool=100)
-    l0, s0 = raw(base_queries, {"title": 0.0, "section": 0.0})
+        found[f"title boost {title_boost:g} (default {default_title:g})"] = evaluate(l2, sem, rrf_k=60, pool=100)
+    l0, _ = raw(base_queries, {"title": 0.0, "section": 0.0})
     found["lexical on passage text only (title, section boost 0)"] = evaluate(l0, sem, rrf_k=60, pool=100)
-    for label, maker in (("query: first sentence only", lambda t: make_query(t, 50, 1)),
-                         ("query: capped at 25 words", lambda t: make_query(t, 25)),
-                         ("query: capped at 100 words", lambda t: make_query(t, 100, 3))):
+    l_sw = [[cid for cid, _ in library.lexical.search(strip_stopwords(q), limit=max_pool)] for q in base_queries]
+    found["lexical query without English stopwords"] = evaluate(l_sw, sem, rrf_k=60, pool=100)
+    for label, maker in (
+        ("query: first sentence only", lambda t: make_query(t, 50, 1)),
+        ("query: capped at 25 words", lambda t: make_query(t, 25)),
+        ("query: capped at 100 words", lambda t: make_query(t, 100, 3)),
+    ):
         qs = [maker(c[3]) for c in ev.cases]
         l2, s2 = raw(qs)
         found[label] = evaluate(l2, s2, rrf_k=60, pool=100)
-    rows = [[label, r["all"]["recall@1"], r["all"]["recall@10"], r["all"]["mrr@10"],
-             r["half_a"]["recall@10"], r["half_b"]["recall@10"]] for label, r in found.items()]
+    rows = [
+        [
+            label,
+            r["all"]["recall@1"],
+            r["all"]["recall@10"],
+            r["all"]["mrr@10"],
+            r["half_a"]["recall@10"],
+            r["half_b"]["recall@10"],
+        ]
+        for label, r in found.items()
+    ]
     print()
     print(table(["hybrid variant", "recall@1", "recall@10", "MRR@10", "recall@10 A", "recall@10 B"], rows))
     return found

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH, REPO, SYNTH, table, write_json
+from _common import BENCH, REPO, SYNTH, busy_others, table, write_json
 
 STEPS = [
     ["make_corpus.py", "--tokens", "100000000", "--out", str(SYNTH)],
@@ -32,6 +32,8 @@ def main() -> None:
     timings = []
     for step in STEPS:
         print(f"\n######## {' '.join(step)}", flush=True)
+        if others := busy_others():
+            print(f"warning: other processes are running and may skew timings: {others}", flush=True)
         started = time.perf_counter()
         code = subprocess.call([sys.executable, str(BENCH / step[0]), *step[1:]], cwd=REPO)
         seconds = time.perf_counter() - started

@@ -4,6 +4,7 @@ run by the test over real HTTP, and embedding on a local Ray cluster."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -378,10 +379,8 @@ def ray_cluster(model_cache: Path, onnx_embedder: MiniLMEmbedder) -> Iterator[st
         finally:
             processes = process_tree(head.pid)
             signal_tree(processes, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 head.wait(timeout=5)  # the GCS server can linger much longer; nothing to save
-            except subprocess.TimeoutExpired:
-                pass
             signal_tree(processes, signal.SIGKILL)
             head.wait()
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -35,6 +35,7 @@ class EmbedSettings(_Section):
     base_url: str = "http://127.0.0.1:8080/v1"
     #: Name of the environment variable holding the API key; the key itself never enters config.
     api_key_env: str = "OPENAI_API_KEY"
+    #: Texts per request to an embeddings server (the local model keeps its own measured batch).
     batch_size: int = Field(default=64, ge=1, le=4096)
     timeout_s: float = Field(default=60.0, gt=0)
 
