@@ -63,8 +63,9 @@ def busy_others() -> list[str]:
             continue
         try:
             stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            if stat[0] == "R":
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            if stat[0] == "R" and command:  # kernel threads have no command line
+                found.append(command[:120])
         except OSError:
             continue
     return found
