@@ -60,7 +60,8 @@ def find_existing(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest:
     if doc.url:
         row = db.execute(
             "SELECT id, uid, content_hash, date_published FROM documents"
-            " WHERE url = ? AND source = ? AND title = ? COLLATE NOCASE LIMIT 1",
+            # ``url != ''`` lets SQLite use the partial index on url (it cannot prove ``?`` is not '').
+            " WHERE url = ? AND url != '' AND source = ? AND title = ? COLLATE NOCASE LIMIT 1",
             (doc.url, doc.source, doc.title),
         ).fetchone()
         if row:
