@@ -410,6 +410,22 @@ def test_embed_on_ray_matches_local(ray_cluster: str, onnx_embedder: MiniLMEmbed
     assert not ray.is_initialized()
 
 
+@pytest.mark.slow
+def test_library_embedding_job_runs_on_ray(ray_cluster: str, onnx_embedder: MiniLMEmbedder, tmp_path: Path) -> None:
+    from autoalign.library import Library
+    from tests.conftest import MINI_CORPUS
+
+    library = Library.open(tmp_path / "ws", embedder=onnx_embedder)
+    library.add([MINI_CORPUS])
+    report = library.embed(ray_address=ray_cluster, batch_size=4)
+    assert report.embedded == library.stats().chunks > 0
+    assert library.pending_embeddings() == 0
+    assert library.stats().embed_job.state == "done"
+    hit = library.search("an off button the machine will not fight", mode="semantic", k=1)[0]
+    assert hit.document.uid == "fx-corrigibility"
+    library.close()
+
+
 def test_embed_on_ray_unreachable() -> None:
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(AutoalignError, match=f"cannot connect to the Ray cluster at {address}"):
