@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"\w+")
-_STOPWORDS = frozenset(
+#: Function words: never highlighted, and left out of lexical queries (they match nearly every
+#: passage, cost half of the lexical latency at ARD scale and changed recall by 0.005).
+STOPWORDS = frozenset(
     [
         "a",
         "an",
@@ -77,7 +79,7 @@ def _stem(word: str) -> str:
 def query_terms(query: str) -> frozenset[str]:
     """The stems of the query's content words."""
     return frozenset(
-        _stem(w) for w in (m.group().lower() for m in _WORD.finditer(query)) if w not in _STOPWORDS and len(w) > 1
+        _stem(w) for w in (m.group().lower() for m in _WORD.finditer(query)) if w not in STOPWORDS and len(w) > 1
     )
 
 

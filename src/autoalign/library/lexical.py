@@ -18,6 +18,8 @@ from pathlib import Path
 
 import tantivy
 
+from autoalign.library.highlight import STOPWORDS
+
 WATERMARK_KEY = "lexical:watermark"
 SCHEMA_VERSION = "1"
 _FIELD_BOOSTS = {"title": 1.5, "section": 1.2, "text": 1.0}
@@ -140,10 +142,12 @@ class LexicalIndex:
         if not text:
             return []
         words = text.split()
+        content = [w for w in words if w.lower() not in STOPWORDS] or words
+        terms = " ".join(content)
         if 1 < len(words) <= PHRASE_MAX_WORDS:
-            text = f'{text} "{" ".join(words)}"^{PHRASE_BOOST}'
+            terms = f'{terms} "{" ".join(words)}"^{PHRASE_BOOST}'
         parsed, _errors = self.index.parse_query_lenient(
-            text, default_field_names=list(_FIELD_BOOSTS), field_boosts=_FIELD_BOOSTS
+            terms, default_field_names=list(_FIELD_BOOSTS), field_boosts=_FIELD_BOOSTS
         )
         restrictions = self._filter_queries(filters)
         if restrictions:
