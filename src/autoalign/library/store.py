@@ -85,24 +85,29 @@ def _record_version(db: sqlite3.Connection, uid: str, digest: str) -> None:
     db.execute("INSERT OR IGNORE INTO document_versions(uid, content_hash) VALUES (?, ?)", (uid, digest))
 
 
+def _columns(doc: SourceDocument, uid: str, digest: str) -> tuple:
+    """A document's column values, in the order that insert and replace both write them."""
+    return (
+        uid,
+        doc.external_id,
+        doc.url,
+        digest,
+        doc.source,
+        doc.title,
+        orjson.dumps(list(doc.authors)).decode(),
+        doc.date_published,
+        doc.text,
+        orjson.dumps(doc.metadata, default=str).decode(),
+        doc.origin,
+    )
+
+
 def insert_document(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest: str) -> list[IndexedChunk]:
     """Store a new document with its chunks; returns the chunks for the lexical index."""
     cursor = db.execute(
         "INSERT INTO documents(uid, external_id, url, content_hash, source, title, authors,"
         " date_published, text, metadata, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            uid,
-            doc.external_id,
-            doc.url,
-            digest,
-            doc.source,
-            doc.title,
-            orjson.dumps(list(doc.authors)).decode(),
-            doc.date_published,
-            doc.text,
-            orjson.dumps(doc.metadata, default=str).decode(),
-            doc.origin,
-        ),
+        _columns(doc, uid, digest),
     )
     _record_version(db, uid, digest)
     return _insert_chunks(db, cursor.lastrowid, doc)
@@ -118,20 +123,7 @@ def replace_document(
         "UPDATE documents SET uid = ?, external_id = ?, url = ?, content_hash = ?, source = ?,"
         " title = ?, authors = ?, date_published = ?, text = ?, metadata = ?, origin = ?,"
         " added_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), version = version + 1 WHERE id = ?",
-        (
-            uid,
-            doc.external_id,
-            doc.url,
-            digest,
-            doc.source,
-            doc.title,
-            orjson.dumps(list(doc.authors)).decode(),
-            doc.date_published,
-            doc.text,
-            orjson.dumps(doc.metadata, default=str).decode(),
-            doc.origin,
-            document_id,
-        ),
+        (*_columns(doc, uid, digest), document_id),
     )
     db.execute(
         "INSERT INTO workspace_state(key, value) VALUES (?, '1')"
