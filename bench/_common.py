@@ -28,7 +28,6 @@ SYNTH = OUT / "ard_synth.jsonl"
 SCALE_WS = OUT / "scale_ws"
 PEERS = OUT / "peers"
 REAL_WS = OUT / "real_ws"
-REAL_VECTORS = OUT / "real_vectors.npz"
 
 
 def machine() -> dict[str, object]:
@@ -199,49 +198,3 @@ def real_library(*, rebuild: bool = False):
     timings["embedded"] = embedded.embedded
     timings["passages_per_second"] = embedded.passages_per_second
     return library, timings
-
-
-#: Lucene's classic English stopword list (as bm25s's ``stopwords="en"``).
-STOPWORDS_EN = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "such",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "will",
-        "with",
-    ]
-)
-
-
-def strip_stopwords(query: str) -> str:
-    """``query`` without English stopwords (kept whole when nothing else is left)."""
-    kept = [w for w in query.split() if re.sub(r"\W", "", w.lower()) not in STOPWORDS_EN]
-    return " ".join(kept) or query

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CORPUS, write_json
+
 from autoalign.embed.minilm import DEFAULT_BATCH_SIZE, MiniLMEmbedder, available_threads
 
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus" / "ai_alignment_papers.jsonl"
-)
+PAPERS = CORPUS / "ai_alignment_papers.jsonl"
 
 
 def load_passages(count: int) -> list[str]:
     passages = []
-    with CORPUS.open(encoding="utf-8") as lines:
+    with PAPERS.open(encoding="utf-8") as lines:
         for line in lines:
             if text := json.loads(line).get("text", "").strip():
                 passages.append(text)
@@ -47,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
 
     passages = load_passages(args.passages)
-    print(f"{len(passages)} passages from {CORPUS.name}, {available_threads()} threads")
+    print(f"{len(passages)} passages from {PAPERS.name}, {available_threads()} threads")
     variants = {("torch (sentence-transformers)", 32): MiniLMEmbedder("torch", batch_size=32)}
     for size in args.batch_sizes:
         variants[("onnx", size)] = MiniLMEmbedder(batch_size=size)
@@ -63,6 +65,18 @@ def main() -> None:
     for (label, batch_size), rate in rates.items():
         default = "  (default)" if label == "onnx" and batch_size == DEFAULT_BATCH_SIZE else ""
         print(f"{label:<32}{batch_size:>6}{rate:>12.1f}{default}")
+    rows = [
+        {
+            "variant": label,
+            "batch_size": size,
+            "passages_per_second": rate,
+            "default": label == "onnx" and size == DEFAULT_BATCH_SIZE,
+        }
+        for (label, size), rate in rates.items()
+    ]
+    command = ".venv/bin/python bench/embed_speed.py " + " ".join(sys.argv[1:])
+    payload = {"command": command.strip(), "passages": len(passages), "threads": available_threads(), "rows": rows}
+    print(f"results: {write_json('embed_speed.json', payload)}")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ Needs the workspace and peer indexes of bench/ingest_scale.py. About 200 queries
 topical ones and 100 long ones (the first sentence of an Alignment Newsletter summary). Each
 system answers every query once as warm-up, then once more timed; p50/p95 are over the timed pass.
 
-Lexical: ours (``Library.search(mode='lexical')``, k=10: BM25 over 100 candidates, joined with
-SQLite for passages, highlights) next to plain tantivy, bm25s and FTS5 (``MATCH`` with the words
-OR-ed, ``ORDER BY rank LIMIT 10``), which return ids only.
+Lexical: ours (``Library.search(mode='lexical')``, k=10: BM25 over ``search.candidates``
+candidates, stopwords left out of the query, joined with SQLite for passages, highlights) next to
+plain tantivy, bm25s and FTS5 (``MATCH`` with the words OR-ed, ``ORDER BY rank LIMIT 10``), which
+return ids only. One variant keeps the stopwords in the query (the behaviour before f7ea186).
 
 Vectors: embedding 100M tokens with MiniLM would take hours on 2 cores, so the synthetic chunks get
 approximate vectors: the shared corpus is embedded for real (bench/out/real_ws), each synthetic
@@ -17,7 +18,8 @@ gets that chunk's vector plus Gaussian noise (sigma 0.02 per dimension), renorma
 more clustered than real embeddings (about 80 noisy copies of each real vector), which matters for
 approximate indexes: their recall here is a rough guide, not a measurement on real vectors.
 
-Hybrid and semantic go through ``Library.search`` and include embedding the query with MiniLM.
+Hybrid and semantic go through ``Library.search`` as configured (RRF constant ``search.rrf_k``)
+and include embedding the query with MiniLM.
 The vector part alone is compared on the same matrix and the same (pre-embedded) queries: exact
 numpy matmul (what VectorStore does), usearch exact search (f32, f16) and usearch HNSW (f32, i8).
 """
@@ -45,7 +47,6 @@ from _common import (
     peak_rss_mib,
     percentile,
     real_library,
-    strip_stopwords,
     table,
     write_json,
 )
@@ -53,7 +54,6 @@ from queries import SHORT_QUERIES, long_queries
 
 NOISE_SIGMA = 0.02
 SEED = 20261127
-POOL = 100  # candidates per ranker in hybrid search (search.candidates)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 PASSAGE_SQL = (
     "SELECT c.id, substr(d.text, c.start + 1, c.end - c.start)"
@@ -184,8 +184,8 @@ def plain_fts5():
 
 
 # -- vector-only comparisons --------------------------------------------------------------------
-def vector_peers(matrix: np.ndarray, queries: np.ndarray, args) -> tuple[list[list], dict]:
-    """Latency and recall@10 of vector search variants on the same matrix and queries.
+def vector_peers(matrix: np.ndarray, queries: np.ndarray, pool: int, args) -> tuple[list[list], dict]:
+    """Latency and recall@10 of top-``pool`` vector search variants on the same matrix and queries.
 
     recall@10 compares with the exact top 10. The synthetic matrix holds ~80 noisy copies of each
     real vector, whose mutual order is pure noise, so "source recall@10" is also given: the share
@@ -201,7 +201,7 @@ def vector_peers(matrix: np.ndarray, queries: np.ndarray, args) -> tuple[list[li
 
     def exact(q):
         scores = matrix @ q
-        top = np.argpartition(-scores, POOL - 1)[:POOL]
+        top = np.argpartition(-scores, pool - 1)[:pool]
         return top[np.argsort(-scores[top])]
 
     exact_top = [exact(q) for q in queries]
@@ -246,7 +246,7 @@ def vector_peers(matrix: np.ndarray, queries: np.ndarray, args) -> tuple[list[li
 
         def brute(q, data=data, found=found, dtype=dtype):
             found.append(
-                usearch_search(data, q.astype(dtype), POOL, MetricKind.IP, exact=True, threads=args.threads).keys
+                usearch_search(data, q.astype(dtype), pool, MetricKind.IP, exact=True, threads=args.threads).keys
             )
 
         times = timed(brute, list(queries))
@@ -273,7 +273,7 @@ def vector_peers(matrix: np.ndarray, queries: np.ndarray, args) -> tuple[list[li
             found = []
 
             def hnsw(q, index=index, found=found):
-                found.append(index.search(q, POOL).keys)
+                found.append(index.search(q, pool).keys)
 
             times = timed(hnsw, list(queries))
             key = f"usearch_hnsw_{dtype}_ef{ef}"
@@ -303,42 +303,18 @@ def _row(r: dict) -> list:
     ]
 
 
-def embedder_without_spinning():
-    """A MiniLM embedder whose ONNX Runtime threads do not spin after a run (variant, not in src).
-
-    By default ORT's worker threads busy-wait after each inference; on 2 cores they then compete
-    with numpy's BLAS threads in the vector search that follows the query embedding.
-    """
-    import onnxruntime
-
-    from autoalign.embed.minilm import MiniLMEmbedder
-
-    base = onnxruntime.SessionOptions
-
-    class NoSpin(base):
-        def __init__(self) -> None:
-            super().__init__()
-            self.add_session_config_entry("session.intra_op.allow_spinning", "0")
-
-    onnxruntime.SessionOptions = NoSpin
-    try:
-        return MiniLMEmbedder()
-    finally:
-        onnxruntime.SessionOptions = base
-
-
-class stopwords_stripped:
-    """Within this block, the library's lexical ranker gets the query without English stopwords."""
-
-    def __init__(self, library) -> None:
-        self.lexical = library.lexical
+class stopwords_kept:
+    """Within this block, lexical queries keep their stopwords (the behaviour before commit f7ea186)."""
 
     def __enter__(self):
-        original = type(self.lexical).search
-        self.lexical.search = lambda q, **kw: original(self.lexical, strip_stopwords(q), **kw)
+        from autoalign.library import lexical
+
+        self.saved, lexical.STOPWORDS = lexical.STOPWORDS, frozenset()
 
     def __exit__(self, *exc):
-        del self.lexical.search
+        from autoalign.library import lexical
+
+        lexical.STOPWORDS = self.saved
 
 
 # -- driver -------------------------------------------------------------------------------------
@@ -376,12 +352,20 @@ def main() -> None:
     scale = Library.open(args.workspace, embedder=embedder)
     chunks = scale.stats().chunks
     result["chunks"] = chunks
+    pool = scale.settings.search.candidates  # what Library.search asks each ranker for
+    result["search_settings"] = scale.settings.search.model_dump()
 
     # -- lexical
     lexical_rows = []
+
+    def ours_with_stopwords(q):
+        with stopwords_kept():
+            return scale.search(q, k=10, mode="lexical")
+
     systems = [
         ("ours: Library.search lexical (hits with passages)", lambda q: scale.search(q, k=10, mode="lexical")),
-        ("ours: LexicalIndex.search only (ids, limit 100)", lambda q: scale.lexical.search(q, limit=POOL)),
+        ("ours: Library.search lexical, stopwords kept in the query (before f7ea186)", ours_with_stopwords),
+        (f"ours: LexicalIndex.search only (ids, limit {pool})", lambda q: scale.lexical.search(q, limit=pool)),
         ("ours: LexicalIndex.search only (ids, limit 10)", lambda q: scale.lexical.search(q, limit=10)),
     ]
     peers = {}
@@ -393,13 +377,6 @@ def main() -> None:
             continue
         peers[name] = n
         systems.append((f"{name} (ids, top 10; {n:,} chunks)", fn))
-    variant = "ours: Library.search lexical, stopwords removed from the query (variant, not in src)"
-
-    def ours_without_stopwords(q):
-        with stopwords_stripped(scale):
-            return scale.search(q, k=10, mode="lexical")
-
-    systems.insert(1, (variant, ours_without_stopwords))
     result["lexical"] = {}
     for label, fn in systems:
         print(f"lexical: {label}", flush=True)
@@ -444,28 +421,11 @@ def main() -> None:
     scale.search("warm up the vector matrix", k=10, mode="semantic")
     result["vector_load_seconds"] = time.perf_counter() - started
     hybrid_rows = []
-    no_spin = embedder_without_spinning()
-    for mode, strip, spin in (
-        ("hybrid", False, True),
-        ("semantic", False, True),
-        ("hybrid", True, True),
-        ("hybrid", False, False),
-        ("semantic", False, False),
-        ("hybrid", True, False),
-    ):
+    for mode in ("hybrid", "semantic"):
         label = f"ours: Library.search {mode} (MiniLM query embedding included)"
-        if strip or not spin:
-            changes = (["stopwords removed from the lexical query"] if strip else []) + (
-                [] if spin else ["ONNX Runtime spinning off"]
-            )
-            label = f"ours: Library.search {mode}, {' + '.join(changes)} (variant)"
         print(label, flush=True)
-        scale._embedder = embedder if spin else no_spin
 
-        def run(q, mode=mode, strip=strip):
-            if strip:
-                with stopwords_stripped(scale):
-                    return scale.search(q, k=10, mode=mode)
+        def run(q, mode=mode):
             return scale.search(q, k=10, mode=mode)
 
         t_short, t_long = timed(run, short), timed(run, long_)
@@ -483,7 +443,6 @@ def main() -> None:
                 percentile(t_long, 95),
             ]
         )
-    scale._embedder = embedder
     hybrid_rows.append(["MiniLM query embedding alone", percentile(t_embed, 50), percentile(t_embed, 95), "", ""])
     print()
     print(table(["search at scale, k=10", "p50 ms", "p95 ms", "p95 short", "p95 long"], hybrid_rows))
@@ -492,12 +451,12 @@ def main() -> None:
     matrix, _ = store_._load()
     query_vectors = embedder.embed(queries)
     print(f"vector peers on {matrix.shape[0]:,} x {matrix.shape[1]} vectors", flush=True)
-    rows, result["vector_search"] = vector_peers(matrix, query_vectors, args)
+    rows, result["vector_search"] = vector_peers(matrix, query_vectors, pool, args)
     print()
     print(
         table(
             [
-                "vector search only, top 100",
+                f"vector search only, top {pool}",
                 "p50 ms",
                 "p95 ms",
                 "recall@10 vs exact",

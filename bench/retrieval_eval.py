@@ -19,8 +19,10 @@ MiniLM vectors. Queries are also split in two halves by a hash of the newsletter
 
 When hybrid misses recall@10 >= 0.9, the script prints failures and measures variants: RRF
 constant, candidates per ranker, title boost, fusing document rankings instead of chunk rankings,
-ranker weights, query length. Variants are computed from the rankers' raw outputs with the same
-fusion formula as search.py; the default variant is checked against Library.search itself.
+ranker weights, stopwords in the lexical query, query length. Variants are computed from the
+rankers' raw outputs with the same fusion formula as search.py and otherwise the workspace's
+settings (``search.rrf_k``, ``search.candidates``); the default variant is checked against
+Library.search itself, query by query.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CORPUS, real_library, strip_stopwords, table, write_json
+from _common import CORPUS, real_library, table, write_json
 from queries import first_sentences
 
 from autoalign.library import lexical as lexical_module
@@ -196,8 +198,9 @@ def main() -> None:
         top = np.argsort(-scores)[:K_CHUNKS]
         rankings["numpy cosine"].append(ev.documents([int(chunk_of_row[r]) for r in top], uid))
 
+    search_settings = library.settings.search
     labels = {
-        "hybrid": "ours: hybrid (RRF k=60, 100 candidates each)",
+        "hybrid": f"ours: hybrid (RRF k={search_settings.rrf_k}, {search_settings.candidates} candidates each)",
         "lexical": "ours: lexical (tantivy BM25)",
         "semantic": "ours: semantic (MiniLM)",
         "bm25s": "bm25s (title + passage)",
@@ -234,13 +237,16 @@ def main() -> None:
         "pairs_in_files": ev.pairs_in_files,
         "halves": [len(h) for h in halves],
         "query_embedding_seconds": embed_s,
+        "search_settings": search_settings.model_dump(),
         "results": results,
     }
     hybrid_r10 = results["hybrid"]["all"]["recall@10"]
     if hybrid_r10 < TARGET or "--variants" in sys.argv:
         payload["failures"] = failures(ev, rankings)
         payload["ceilings"] = ceilings(ev, rankings, library)
-        payload["variants"] = variants(library, ev, halves)
+        payload["variants"], payload["default_variant_differs_from_library_search"] = variants(
+            library, ev, halves, rankings["hybrid"]
+        )
     payload["seconds"] = time.perf_counter() - started
     library.close()
     print(f"results: {write_json('retrieval_eval.json', payload)}")
@@ -298,21 +304,29 @@ def failures(ev: Eval, rankings) -> list[dict]:
     return out
 
 
-def variants(library, ev: Eval, halves) -> dict:
-    """Hybrid recall under changed fusion and query parameters, from the rankers' raw outputs."""
+def variants(library, ev: Eval, halves, library_hybrid: list[list[str]]) -> tuple[dict, int]:
+    """Hybrid recall under changed fusion and query parameters, from the rankers' raw outputs.
+
+    Also returns the number of queries whose top 10 documents under the default variant differ
+    from ``library_hybrid`` (Library.search's own ranking): 0 when the variants fuse as it does.
+    """
     vectors = library._vectors()
     embed = library._searcher.embed_query
+    rrf_k, pool = library.settings.search.rrf_k, library.settings.search.candidates
     max_pool = 500
 
-    def raw(queries: list[str], boosts: dict[str, float] | None = None):
-        saved = dict(lexical_module._FIELD_BOOSTS)
+    def raw(queries: list[str], boosts: dict[str, float] | None = None, *, keep_stopwords: bool = False):
+        saved_boosts, saved_stopwords = dict(lexical_module._FIELD_BOOSTS), lexical_module.STOPWORDS
         if boosts:
             lexical_module._FIELD_BOOSTS.update(boosts)
+        if keep_stopwords:
+            lexical_module.STOPWORDS = frozenset()
         try:
             lex = [[cid for cid, _ in library.lexical.search(q, limit=max_pool)] for q in queries]
         finally:
             lexical_module._FIELD_BOOSTS.clear()
-            lexical_module._FIELD_BOOSTS.update(saved)
+            lexical_module._FIELD_BOOSTS.update(saved_boosts)
+            lexical_module.STOPWORDS = saved_stopwords
         sem = [[cid for cid, _ in vectors.search(embed(q), limit=max_pool)] for q in queries]
         return lex, sem
 
@@ -324,7 +338,8 @@ def variants(library, ev: Eval, halves) -> dict:
                 seen.append(uid)
         return seen
 
-    def evaluate(lex, sem, **kw) -> dict:
+    def rank(lex, sem, **kw) -> list[list[str]]:
+        kw = {"rrf_k": rrf_k, "pool": pool, **kw}
         ranks = []
         for (uid, _, _, _), l_ids, s_ids in zip(ev.cases, lex, sem, strict=True):
             fused = fuse(l_ids, s_ids, **kw)
@@ -332,22 +347,34 @@ def variants(library, ev: Eval, halves) -> dict:
                 ranks.append([u for u in fused if u != uid])
             else:
                 ranks.append(ev.documents(fused[:K_CHUNKS], uid))
+        return ranks
+
+    def scores(ranks: list[list[str]]) -> dict:
         return {"all": ev.score(ranks), "half_a": ev.score(ranks, halves[0]), "half_b": ev.score(ranks, halves[1])}
+
+    def evaluate(lex, sem, **kw) -> dict:
+        return scores(rank(lex, sem, **kw))
 
     base_queries = [c[1] for c in ev.cases]
     lex, sem = raw(base_queries)
     found: dict[str, dict] = {}
-    grid: list[tuple[str, dict]] = [("default: rrf_k=60, 100 candidates", {"rrf_k": 60, "pool": 100})]
-    grid += [(f"rrf_k={k}", {"rrf_k": k, "pool": 100}) for k in (1, 10, 30, 100)]
-    grid += [(f"candidates={p}", {"rrf_k": 60, "pool": p}) for p in (20, 50, 200, 500)]
+    default = rank(lex, sem)
+    differs = sum(a[:10] != b[:10] for a, b in zip(default, library_hybrid, strict=True))
+    print(f"\ndefault variant against Library.search: top 10 documents differ for {differs} of {len(default)} queries")
+    found[f"default: rrf_k={rrf_k}, {pool} candidates"] = scores(default)
+    grid: list[tuple[str, dict]] = [
+        (f"rrf_k={k}" + (" (default before fff5744)" if k == 60 else ""), {"rrf_k": k})
+        for k in (1, 5, 20, 30, 60, 100)
+        if k != rrf_k
+    ]
+    grid += [(f"candidates={p}", {"pool": p}) for p in (20, 50, 200, 500) if p != pool]
     grid += [
-        (f"weights lexical {a} / semantic {b}", {"rrf_k": 60, "pool": 100, "weights": (a, b)})
+        (f"weights lexical {a:g} / semantic {b:g}", {"weights": (a, b)})
         for a, b in ((2.0, 1.0), (1.5, 1.0), (1.0, 1.5), (1.0, 2.0))
     ]
     grid += [
-        ("documents fused, not chunks", {"rrf_k": 60, "pool": 100, "collapse": doc_collapse}),
-        ("documents fused, rrf_k=10", {"rrf_k": 10, "pool": 100, "collapse": doc_collapse}),
-        ("documents fused, 500 candidates", {"rrf_k": 60, "pool": 500, "collapse": doc_collapse}),
+        ("documents fused, not chunks", {"collapse": doc_collapse}),
+        ("documents fused, 500 candidates", {"pool": 500, "collapse": doc_collapse}),
     ]
     for label, kw in grid:
         found[label] = evaluate(lex, sem, **kw)
@@ -365,15 +392,15 @@ def variants(library, ev: Eval, halves) -> dict:
                 v = v / np.linalg.norm(v)
             sem_prf.append([cid for cid, _ in vectors.search(v, limit=max_pool)])
         label = f"vector PRF: + {alpha:g} x mean of top {top} lexical chunks"
-        found[label] = evaluate(lex, sem_prf, rrf_k=60, pool=100)
+        found[label] = evaluate(lex, sem_prf)
     default_title = lexical_module._FIELD_BOOSTS["title"]
     for title_boost in (1.0, 3.0, 6.0):
         l2, _ = raw(base_queries, {"title": title_boost})
-        found[f"title boost {title_boost:g} (default {default_title:g})"] = evaluate(l2, sem, rrf_k=60, pool=100)
+        found[f"title boost {title_boost:g} (default {default_title:g})"] = evaluate(l2, sem)
     l0, _ = raw(base_queries, {"title": 0.0, "section": 0.0})
-    found["lexical on passage text only (title, section boost 0)"] = evaluate(l0, sem, rrf_k=60, pool=100)
-    l_sw = [[cid for cid, _ in library.lexical.search(strip_stopwords(q), limit=max_pool)] for q in base_queries]
-    found["lexical query without English stopwords"] = evaluate(l_sw, sem, rrf_k=60, pool=100)
+    found["lexical on passage text only (title, section boost 0)"] = evaluate(l0, sem)
+    l_sw, _ = raw(base_queries, keep_stopwords=True)
+    found["lexical query with stopwords kept (before f7ea186)"] = evaluate(l_sw, sem)
     for label, maker in (
         ("query: first sentence only", lambda t: make_query(t, 50, 1)),
         ("query: capped at 25 words", lambda t: make_query(t, 25)),
@@ -381,7 +408,7 @@ def variants(library, ev: Eval, halves) -> dict:
     ):
         qs = [maker(c[3]) for c in ev.cases]
         l2, s2 = raw(qs)
-        found[label] = evaluate(l2, s2, rrf_k=60, pool=100)
+        found[label] = evaluate(l2, s2)
     rows = [
         [
             label,
@@ -395,7 +422,7 @@ def variants(library, ev: Eval, halves) -> dict:
     ]
     print()
     print(table(["hybrid variant", "recall@1", "recall@10", "MRR@10", "recall@10 A", "recall@10 B"], rows))
-    return found
+    return found, differs
 
 
 if __name__ == "__main__":
