@@ -42,7 +42,7 @@ from _common import CORPUS, real_library, table, write_json
 from queries import first_sentences
 
 from autoalign.library import lexical as lexical_module
-from autoalign.library.search import reciprocal_rank_fusion
+from autoalign.library.search import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT, reciprocal_rank_fusion, with_feedback
 
 K_CHUNKS = 50
 TARGET = 0.9
@@ -315,7 +315,13 @@ def variants(library, ev: Eval, halves, library_hybrid: list[list[str]]) -> tupl
     rrf_k, pool = library.settings.search.rrf_k, library.settings.search.candidates
     max_pool = 500
 
-    def raw(queries: list[str], boosts: dict[str, float] | None = None, *, keep_stopwords: bool = False):
+    def raw(
+        queries: list[str],
+        boosts: dict[str, float] | None = None,
+        *,
+        keep_stopwords: bool = False,
+        feedback: float = FEEDBACK_WEIGHT,
+    ):
         saved_boosts, saved_stopwords = dict(lexical_module._FIELD_BOOSTS), lexical_module.STOPWORDS
         if boosts:
             lexical_module._FIELD_BOOSTS.update(boosts)
@@ -327,7 +333,16 @@ def variants(library, ev: Eval, halves, library_hybrid: list[list[str]]) -> tupl
             lexical_module._FIELD_BOOSTS.clear()
             lexical_module._FIELD_BOOSTS.update(saved_boosts)
             lexical_module.STOPWORDS = saved_stopwords
-        sem = [[cid for cid, _ in vectors.search(embed(q), limit=max_pool)] for q in queries]
+        # As Library.search does in hybrid mode: the query vector moved towards the top lexical chunks.
+        sem = [
+            [
+                cid
+                for cid, _ in vectors.search(
+                    with_feedback(embed(q), vectors, l_ids[:FEEDBACK_PASSAGES], feedback), limit=max_pool
+                )
+            ]
+            for q, l_ids in zip(queries, lex, strict=True)
+        ]
         return lex, sem
 
     def doc_collapse(ids: list[int]) -> list[str]:
@@ -378,21 +393,11 @@ def variants(library, ev: Eval, halves, library_hybrid: list[list[str]]) -> tupl
     ]
     for label, kw in grid:
         found[label] = evaluate(lex, sem, **kw)
-    # Pseudo-relevance feedback for the vector ranker (Rocchio): the query vector plus alpha times
-    # the mean vector of the top lexical chunks, renormalized; costs a second vector search.
-    matrix, chunk_of_row = vectors._load()
-    row_of = {int(c): r for r, c in enumerate(chunk_of_row) if c >= 0}
-    for alpha, top in ((0.5, 3), (1.0, 3)):
-        sem_prf = []
-        for (_, q, _, _), l_ids in zip(ev.cases, lex, strict=True):
-            v = embed(q)
-            rows = [row_of[c] for c in l_ids[:top] if c in row_of]
-            if rows:
-                v = v + alpha * matrix[rows].mean(axis=0)
-                v = v / np.linalg.norm(v)
-            sem_prf.append([cid for cid, _ in vectors.search(v, limit=max_pool)])
-        label = f"vector PRF: + {alpha:g} x mean of top {top} lexical chunks"
-        found[label] = evaluate(lex, sem_prf)
+    for weight in (0.0, 0.5, 2.0):
+        label = f"vector feedback weight {weight:g} (default {FEEDBACK_WEIGHT:g})"
+        if weight == 0.0:
+            label = "no vector feedback (the default before 'pseudo-relevance feedback' commit)"
+        found[label] = evaluate(*raw(base_queries, feedback=weight))
     default_title = lexical_module._FIELD_BOOSTS["title"]
     for title_boost in (1.0, 3.0, 6.0):
         l2, _ = raw(base_queries, {"title": title_boost})
