@@ -396,7 +396,7 @@ def variants(library, ev: Eval, halves, library_hybrid: list[list[str]]) -> tupl
     for weight in (0.0, 0.5, 2.0):
         label = f"vector feedback weight {weight:g} (default {FEEDBACK_WEIGHT:g})"
         if weight == 0.0:
-            label = "no vector feedback (the default before 'pseudo-relevance feedback' commit)"
+            label = "no vector feedback (the default before 27d0484)"
         found[label] = evaluate(*raw(base_queries, feedback=weight))
     default_title = lexical_module._FIELD_BOOSTS["title"]
     for title_boost in (1.0, 3.0, 6.0):
