@@ -41,6 +41,12 @@ def test_add_then_search_prints_cited_passages(workspace_path):
     assert first["end"] > first["start"] and first["highlights"]
 
 
+def test_version(workspace_path):
+    from autoalign import __version__
+
+    assert autoalign(workspace_path, "--version").stdout.strip() == f"autoalign {__version__}"
+
+
 def test_bad_input_exits_non_zero_with_a_message_and_no_traceback(workspace_path, tmp_path):
     missing = autoalign(workspace_path, "library", "add", str(tmp_path / "nope.jsonl"), check=False)
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr

@@ -28,6 +28,14 @@ class State:
     workspace: Path | None = None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from autoalign import __version__
+
+        console.print(f"autoalign {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     workspace: Annotated[
@@ -39,6 +47,10 @@ def _root(
             help="Workspace folder (default: the per-user workspace).",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     State.workspace = workspace
 
