@@ -73,9 +73,7 @@ def torch_embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder("torch")
 
 
-def test_onnx_matches_torch_reference(
-    onnx_embedder: MiniLMEmbedder, torch_embedder: MiniLMEmbedder
-) -> None:
+def test_onnx_matches_torch_reference(onnx_embedder: MiniLMEmbedder, torch_embedder: MiniLMEmbedder) -> None:
     fast, reference = onnx_embedder.embed(VARIED_TEXTS), torch_embedder.embed(VARIED_TEXTS)
     assert cosines(fast, reference).min() > 0.999
 
@@ -121,17 +119,13 @@ def test_get_embedder_default_uses_xdg_cache(
     embedder = get_embedder(EmbedSettings())
     assert isinstance(embedder, MiniLMEmbedder) and embedder.name == "minilm-l6-v2"
     assert len(list((model_cache / "autoalign").iterdir())) == 1
-    np.testing.assert_allclose(
-        embedder.embed(VARIED_TEXTS[:2]), onnx_embedder.embed(VARIED_TEXTS[:2]), atol=1e-6
-    )
+    np.testing.assert_allclose(embedder.embed(VARIED_TEXTS[:2]), onnx_embedder.embed(VARIED_TEXTS[:2]), atol=1e-6)
 
 
 def test_import_is_cheap() -> None:
     heavy = ("torch", "onnxruntime", "sentence_transformers", "ray", "httpx")
     code = f"import sys, autoalign.embed; print([m for m in {heavy!r} if m in sys.modules])"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
@@ -161,9 +155,7 @@ def fake_embeddings_app(recorder: Recorder) -> FastAPI:
     async def embeddings(mode: str, request: Request) -> Response:
         body = await request.json()
         texts = body["input"]
-        recorder.requests.append(
-            {"model": body["model"], "input": texts, "auth": request.headers.get("authorization")}
-        )
+        recorder.requests.append({"model": body["model"], "input": texts, "auth": request.headers.get("authorization")})
         # Reversed on purpose: clients must order by "index", not by position.
         data = [
             {"object": "embedding", "index": i, "embedding": fake_vector(text)}
@@ -171,9 +163,7 @@ def fake_embeddings_app(recorder: Recorder) -> FastAPI:
         ]
         if mode == "fail":
             # Echo the credentials, as a careless proxy might; they must not reach the message.
-            return PlainTextResponse(
-                f"internal error; request had {request.headers.get('authorization')}", 500
-            )
+            return PlainTextResponse(f"internal error; request had {request.headers.get('authorization')}", 500)
         if mode == "garbage":
             return PlainTextResponse("<html>this is not json</html>")
         if mode == "slow":
@@ -194,9 +184,7 @@ def embedding_server() -> Iterator[tuple[str, Recorder]]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        fake_embeddings_app(recorder), log_level="warning", timeout_graceful_shutdown=1
-    )
+    config = uvicorn.Config(fake_embeddings_app(recorder), log_level="warning", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -211,9 +199,7 @@ def embedding_server() -> Iterator[tuple[str, Recorder]]:
 
 
 def openai_settings(base_url: str, **overrides: Any) -> EmbedSettings:
-    return EmbedSettings(
-        backend="openai", model="fake-embed", base_url=base_url, api_key_env=KEY_ENV, **overrides
-    )
+    return EmbedSettings(backend="openai", model="fake-embed", base_url=base_url, api_key_env=KEY_ENV, **overrides)
 
 
 @pytest.fixture
@@ -276,9 +262,7 @@ def test_openai_server_errors(
     assert key not in str(caught.value)
 
 
-def test_openai_dimension_change_is_an_error(
-    embedding_server: tuple[str, Recorder], key: str
-) -> None:
+def test_openai_dimension_change_is_an_error(embedding_server: tuple[str, Recorder], key: str) -> None:
     url, _ = embedding_server
     embedder = OpenAICompatEmbedder(openai_settings(f"{url}/ok/v1"))
     embedder.embed(["one"])
@@ -394,9 +378,7 @@ def test_embed_on_ray_matches_local(ray_cluster: str, onnx_embedder: MiniLMEmbed
     batches = [(start // 5, texts[start : start + 5]) for start in range(0, len(texts), 5)]
     results = dict(embed_on_ray(ray_cluster, EmbedSettings(), iter(batches), max_in_flight=3))
     assert sorted(results) == list(range(10))
-    np.testing.assert_allclose(
-        np.vstack([results[i] for i in range(10)]), onnx_embedder.embed(texts), atol=1e-5
-    )
+    np.testing.assert_allclose(np.vstack([results[i] for i in range(10)]), onnx_embedder.embed(texts), atol=1e-5)
     assert not ray.is_initialized()
 
     stream = embed_on_ray(ray_cluster, EmbedSettings(), iter(batches))

@@ -90,7 +90,14 @@ def test_missing_path_is_an_error() -> None:
 
 def test_supported_suffixes() -> None:
     assert set(SUPPORTED_SUFFIXES) == {
-        ".jsonl", ".jsonl.gz", ".html", ".htm", ".md", ".markdown", ".txt", ".pdf",
+        ".jsonl",
+        ".jsonl.gz",
+        ".html",
+        ".htm",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".pdf",
     }
 
 
@@ -134,7 +141,10 @@ def test_ard_maps_fields_and_keeps_the_rest_as_metadata() -> None:
         external_id="a1",
         origin=f"{FIXTURES / 'sample.jsonl'}:1",
         metadata={
-            "source_type": "google-sheets", "summaries": ["short blurb"], "venue": "arXiv", "highlight": True,
+            "source_type": "google-sheets",
+            "summaries": ["short blurb"],
+            "venue": "arXiv",
+            "highlight": True,
         },
     )
 
@@ -290,8 +300,17 @@ def test_html_article_text_keeps_headings_lists_and_code() -> None:
 
 def test_html_drops_scripts_styles_and_chrome() -> None:
     text = only_document(FIXTURES / "article.html").text
-    for chrome in ("function", "alert", "font-family", "About us", "Subscribe", "Copyright", "Email",
-                   "Sign up", "JavaScript"):
+    for chrome in (
+        "function",
+        "alert",
+        "font-family",
+        "About us",
+        "Subscribe",
+        "Copyright",
+        "Email",
+        "Sign up",
+        "JavaScript",
+    ):
         assert chrome not in text
 
 
@@ -340,9 +359,7 @@ def test_html_declared_charset_is_honoured(tmp_path: Path) -> None:
 
 def test_html_with_no_text_is_an_issue(tmp_path: Path) -> None:
     path = tmp_path / "app.html"
-    path.write_text(
-        "<html><head><title>App</title><script>render()</script></head><body><nav>Home</nav></body></html>"
-    )
+    path.write_text("<html><head><title>App</title><script>render()</script></head><body><nav>Home</nav></body></html>")
     assert only_issue(path) == ParseIssue(str(path), "no article text in the page")
 
 
@@ -411,7 +428,9 @@ def test_empty_text_file_is_an_issue(tmp_path: Path) -> None:
 def test_pdf_text_and_metadata(tmp_path: Path) -> None:
     path = tmp_path / "paper.pdf"
     info = {
-        "Title": "Scalable Oversight", "Author": "Ada Lovelace; Alan Turing", "CreationDate": "D:20210304120000Z",
+        "Title": "Scalable Oversight",
+        "Author": "Ada Lovelace; Alan Turing",
+        "CreationDate": "D:20210304120000Z",
     }
     path.write_bytes(tiny_pdf(["Scalable oversight lets humans", "supervise strong models."], info))
     doc = only_document(path)

@@ -69,9 +69,7 @@ class MiniLMEmbedder(Embedder):
         self._encode: Callable[[list[str]], np.ndarray]
         if backend == "onnx":
             onnx_path = cached_onnx_model(model_dir, cache_dir or default_cache_dir())
-            self._encode = _OnnxEncoder(
-                model_dir, onnx_path, batch_size, threads or available_threads()
-            )
+            self._encode = _OnnxEncoder(model_dir, onnx_path, batch_size, threads or available_threads())
         elif backend == "torch":
             self._encode = _TorchEncoder(model_dir, batch_size)
         else:
@@ -98,9 +96,7 @@ class _OnnxEncoder:
         # (hybrid p95 106 -> 78 ms in bench/query_latency.py); batch throughput does not depend on it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only; warnings about unused initializers are noise
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         # tokenizer.json ships with fixed padding to 128 and truncation at 128; the model was
         # trained and is served by sentence-transformers at max_seq_length instead.
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -115,9 +111,7 @@ class _OnnxEncoder:
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
             input_ids, attention_mask = _pad([token_ids[row] for row in rows])
-            (hidden,) = self._session.run(
-                [_ONNX_OUTPUT], {"input_ids": input_ids, "attention_mask": attention_mask}
-            )
+            (hidden,) = self._session.run([_ONNX_OUTPUT], {"input_ids": input_ids, "attention_mask": attention_mask})
             vectors[rows] = _mean_pool(hidden, attention_mask)
         return vectors
 
@@ -133,9 +127,7 @@ class _TorchEncoder:
         self._batch_size = batch_size
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        return self._model.encode(
-            texts, batch_size=self._batch_size, convert_to_numpy=True, show_progress_bar=False
-        )
+        return self._model.encode(texts, batch_size=self._batch_size, convert_to_numpy=True, show_progress_bar=False)
 
 
 def _pad(token_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -52,10 +52,7 @@ class OpenAICompatEmbedder(Embedder):
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         return np.concatenate(
-            [
-                self._request(texts[start : start + self._batch_size])
-                for start in range(0, len(texts), self._batch_size)
-            ]
+            [self._request(texts[start : start + self._batch_size]) for start in range(0, len(texts), self._batch_size)]
         )
 
     def _request(self, texts: list[str]) -> np.ndarray:
@@ -72,9 +69,7 @@ class OpenAICompatEmbedder(Embedder):
                 "raise embed.timeout_s or lower embed.batch_size"
             ) from None
         except httpx.HTTPError as exc:
-            raise AutoalignError(
-                f"request to the embedding server at {self._url} failed: {exc}"
-            ) from None
+            raise AutoalignError(f"request to the embedding server at {self._url} failed: {exc}") from None
         if response.is_error:
             hint = ""
             if response.status_code in (401, 403):
@@ -111,9 +106,7 @@ class OpenAICompatEmbedder(Embedder):
             raise self._bad_response(response, f"vectors of different dimensions {sorted(dims)}")
         (dim,) = dims
         if self._dim is not None and dim != self._dim:
-            raise self._bad_response(
-                response, f"{dim}-dimensional vectors after {self._dim}-dimensional ones"
-            )
+            raise self._bad_response(response, f"{dim}-dimensional vectors after {self._dim}-dimensional ones")
         try:
             vectors = np.array(rows, dtype=np.float32)
         except (TypeError, ValueError):
@@ -123,8 +116,7 @@ class OpenAICompatEmbedder(Embedder):
 
     def _bad_response(self, response: httpx.Response, problem: str) -> AutoalignError:
         return AutoalignError(
-            f"the embedding server at {self._url} sent an unusable response ({problem}): "
-            f"{self._excerpt(response)}"
+            f"the embedding server at {self._url} sent an unusable response ({problem}): {self._excerpt(response)}"
         )
 
     def _excerpt(self, response: httpx.Response) -> str:

@@ -98,9 +98,7 @@ def embed_on_ray(
                     raise exc.cause from None  # the worker's own message, without Ray's wrapping
                 raise
             except ray.exceptions.RayActorError as exc:
-                raise AutoalignError(
-                    f"an embedding worker on the Ray cluster died: {exc}"
-                ) from None
+                raise AutoalignError(f"an embedding worker on the Ray cluster died: {exc}") from None
             # Large results are read-only views of Ray's shared memory, which shutdown unmaps.
             yield batch_id, np.array(vectors, copy=True)
     finally:
