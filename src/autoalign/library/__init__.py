@@ -22,7 +22,7 @@ import numpy as np
 
 from autoalign.errors import AutoalignError
 from autoalign.library import jobs, store
-from autoalign.library.embedding import JOB_KIND, EmbedReport, embed_library, pending_chunk_ids, start_background
+from autoalign.library.embedding import JOB_KIND, EmbedReport, embed_library, start_background
 from autoalign.library.ingest import IngestReport, Progress, catch_up_lexical, ingest
 from autoalign.library.lexical import Filters, LexicalIndex
 from autoalign.library.parsers import SUPPORTED_SUFFIXES
@@ -74,6 +74,7 @@ class Library:
         self.settings = workspace.settings
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self._vector_store: VectorStore | None = None
         # One ingest at a time per process: the lexical index has one writer and one watermark.
         self._ingest_lock = threading.Lock()
         self.lexical = LexicalIndex(workspace.index_path("lexical"))
@@ -251,7 +252,11 @@ class Library:
         )
 
     def pending_embeddings(self) -> int:
-        return len(pending_chunk_ids(self.workspace, self.embedder.name))
+        """Chunks without a vector from the configured embedder (a count: the status page polls it)."""
+        return self.workspace.db.execute(
+            "SELECT (SELECT count(*) FROM chunks) - (SELECT count(*) FROM embeddings WHERE embedder = ?)",
+            (self.embedder.name,),
+        ).fetchone()[0]
 
     def close(self) -> None:
         self.lexical.close()
@@ -260,11 +265,8 @@ class Library:
     # -- internals -------------------------------------------------------------------------------
     def _vectors(self) -> VectorStore | None:
         """The vectors of the configured embedder, if it has embedded anything."""
-        name = self.embedder.name
-        cached = getattr(self, "_vector_store", None)
-        if cached is not None and cached.embedder == name:
-            return cached
-        self._vector_store = VectorStore.existing(self.workspace, name)
+        if self._vector_store is None:
+            self._vector_store = VectorStore.existing(self.workspace, self.embedder.name)
         return self._vector_store
 
     def _embed_query(self, query: str) -> np.ndarray:

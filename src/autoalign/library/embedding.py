@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from autoalign.config import EmbedSettings
 from autoalign.library import jobs
 from autoalign.library.vectors import VectorStore
@@ -93,7 +95,13 @@ def embed_library(
     return EmbedReport(embedder.name, done, len(pending), time.perf_counter() - started)
 
 
-def _embedded_batches(workspace, embedder, settings, batches, ray_address) -> Iterator[tuple[list[int], object]]:
+def _embedded_batches(
+    workspace: Workspace,
+    embedder: Embedder,
+    settings: EmbedSettings,
+    batches: list[list[int]],
+    ray_address: str | None,
+) -> Iterator[tuple[list[int], np.ndarray]]:
     if ray_address is None:
         for ids in batches:
             yield ids, embedder.embed(embedding_texts(workspace, ids))

@@ -8,6 +8,7 @@ watermark (see :mod:`autoalign.library.lexical`).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -193,7 +194,7 @@ def _store_batch(workspace: Workspace, lexical: LexicalIndex, docs: list[SourceD
     return len(new_chunks)
 
 
-def _event(db, report: IngestReport, event: str, origin: str, detail: str) -> None:
+def _event(db: sqlite3.Connection, report: IngestReport, event: str, origin: str, detail: str) -> None:
     store.log_event(db, event, origin, detail)
     report.events.append(f"{origin}: {detail}")
 
