@@ -60,12 +60,59 @@ class SearchSettings(_Section):
     rrf_k: int = Field(default=10, ge=1)
 
 
+class ModelProfile(_Section):
+    """One language model: the embedded llama.cpp backend with a GGUF file, or an
+    OpenAI-compatible server."""
+
+    backend: Literal["llama", "openai"] = "llama"
+    #: GGUF file for the llama backend; empty means the embedded Gemma 3 270M (base).
+    path: str = ""
+    #: Context length in tokens (llama backend).
+    n_ctx: int = Field(default=4096, ge=256, le=262144)
+    #: CPU threads (llama backend); 0 means one per core.
+    threads: int = Field(default=0, ge=0, le=512)
+    base_url: str = "http://127.0.0.1:8080/v1"
+    #: Model name sent to the server (openai backend).
+    model: str = ""
+    #: Name of the environment variable holding the API key; the key itself never enters config.
+    api_key_env: str = "OPENAI_API_KEY"
+    #: Whether the server's model follows instructions through ``/v1/chat/completions``.
+    chat: bool = False
+    timeout_s: float = Field(default=120.0, gt=0)
+    #: Requests sent at once for the n continuations of one call (openai backend). llama.cpp's
+    #: server runs one at a time and interrupts the running request when another arrives; vLLM
+    #: and hosted APIs batch them.
+    parallel: int = Field(default=1, ge=1, le=64)
+
+
+#: The profile every workspace has, whatever the configuration says.
+EMBEDDED_PROFILE = "embedded"
+
+
+class ModelsSettings(_Section):
+    """Language models by profile name, and which one is used when none is named."""
+
+    default: str = EMBEDDED_PROFILE
+    profiles: dict[str, ModelProfile] = Field(default_factory=dict)
+
+    def profile(self, name: str | None = None) -> tuple[str, ModelProfile]:
+        """The named profile (default: ``default``); ``embedded`` exists unless redefined."""
+        name = name or self.default
+        if name in self.profiles:
+            return name, self.profiles[name]
+        if name == EMBEDDED_PROFILE:
+            return name, ModelProfile()
+        known = ", ".join(sorted({EMBEDDED_PROFILE, *self.profiles}))
+        raise ConfigError(f"no model profile {name!r}; known profiles: {known} (add [models.profiles.{name}])")
+
+
 class Settings(_Section):
     """All settings of the workbench."""
 
     embed: EmbedSettings = EmbedSettings()
     web: WebSettings = WebSettings()
     search: SearchSettings = SearchSettings()
+    models: ModelsSettings = ModelsSettings()
 
     def secret(self, env_name: str) -> str | None:
         """Read a secret from the environment by the variable name that the settings hold."""
