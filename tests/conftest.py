@@ -55,3 +55,21 @@ def mini_library(workspace_path, minilm):
     library.embed()
     yield library
     library.close()
+
+
+@pytest.fixture(scope="session")
+def gemma():
+    """The real embedded language model (Gemma 3 270M through llama.cpp), loaded once."""
+    from autoalign.config import Settings
+    from autoalign.models import get_model
+
+    return get_model(Settings())
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """llama.cpp's own OpenAI-compatible server, a real process serving the embedded Gemma file."""
+    from tests.servers import start_llama_server
+
+    with start_llama_server(tmp_path_factory.mktemp("llama-server")) as base_url:
+        yield base_url

@@ -121,3 +121,57 @@ def _wait_until_answering(url: str, thread: threading.Thread, timeout: float) ->
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the test server did not answer at {url} within {timeout} s") from None
             time.sleep(0.02)
+
+
+@contextmanager
+def start_llama_server(log_dir: Path) -> Iterator[str]:
+    """``python -m llama_cpp.server`` on a free loopback port with the embedded GGUF; yields its /v1 URL."""
+    import subprocess
+    import sys
+
+    from autoalign.models.llama_cpp import embedded_model_path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (log_dir / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(embedded_model_path()),
+            "--model_alias",
+            "gemma",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_threads",
+            "2",
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited: {(log_dir / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama_cpp.server did not start within 60 s")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

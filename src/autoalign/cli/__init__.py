@@ -63,9 +63,10 @@ def open_library():
 
 
 def _register() -> None:
-    from autoalign.cli import library, web
+    from autoalign.cli import library, loom, web
 
     app.add_typer(library.app, name="library", help="Build and inspect the research library.")
+    app.add_typer(loom.app, name="loom", help="Trees of continuations of a language model.")
     app.command("search")(library.search)
     app.command("serve")(web.serve)
 

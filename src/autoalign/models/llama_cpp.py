@@ -13,8 +13,10 @@ from __future__ import annotations
 import codecs
 import os
 import random
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,25 @@ from autoalign.models.base import DoneEvent, Event, LanguageModel, ModelError, S
 from autoalign.models.stops import StopScanner
 
 GGUF_MAGIC = b"GGUF"
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while llama.cpp sets up a model.
+
+    llama.cpp writes notes about its cache layout straight to stderr, even with
+    ``verbose=False``; in a terminal they read like errors. Failures still surface, as the
+    exception that :class:`LlamaCppModel` turns into a :class:`ModelError`.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def embedded_model_path() -> Path:
@@ -63,13 +84,14 @@ class LlamaCppModel(LanguageModel):
         except ImportError:
             raise ModelError("llama-cpp-python is not installed: run `make setup`") from None
         try:
-            self._llama = Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads or os.cpu_count() or 1,
-                logits_all=False,
-                verbose=False,
-            )
+            with _quiet_stderr():
+                self._llama = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads or os.cpu_count() or 1,
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load {path} ({exc}); the file may be corrupt or truncated") from None
         self.name = f"llama.cpp:{path.stem}"
