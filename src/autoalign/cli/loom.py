@@ -13,7 +13,6 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from autoalign.cli import State, console, err_console
-from autoalign.errors import AutoalignError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -169,19 +168,15 @@ def export_tree(
     ] = None,
 ) -> None:
     """Export a tree: socketteer/loom JSON (keeps everything), markdown or plain text."""
-    from autoalign.loom.formats import render_tree
+    from autoalign.loom.formats import render_tree, write_tree_file
 
     target = open_loom().tree(tree)
     data = target.export_data()
     path_uid = target.node(node).uid if node is not None else None
-    rendered = render_tree(data, fmt, path_uid=path_uid)
     if output is None:
-        sys.stdout.write(rendered)
+        sys.stdout.write(render_tree(data, fmt, path_uid=path_uid))
         return
-    try:
-        output.write_text(rendered, encoding="utf-8")
-    except OSError as exc:
-        raise AutoalignError(f"cannot write {output}: {exc.strerror}") from None
+    write_tree_file(data, output, fmt, path_uid=path_uid)
     console.print(f"wrote {output} ({fmt}, {len(data.nodes):,} nodes)")
 
 
