@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.library import Library
-from autoalign.web import routes_library, security
+from autoalign.loom import Loom
+from autoalign.web import routes_library, routes_loom, security
 from autoalign.web.templating import NAV, STATIC_DIR, error_response
 from autoalign.web.uploads import RecentUploads
 
@@ -22,8 +23,11 @@ def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     app = FastAPI(title="autoalign", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.library = library
     app.state.uploads = RecentUploads()
+    app.state.loom = Loom(library.workspace)
+    app.state.generations = routes_loom.Generations()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_library.router)
+    app.include_router(routes_loom.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
