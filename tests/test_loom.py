@@ -264,3 +264,34 @@ def test_failed_operation_changes_nothing(story, tmp_path: Path) -> None:
     db = sqlite3.connect(tree.workspace.path / "autoalign.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_sibling_steps_and_last_deletion(loom: Loom) -> None:
+    tree = loom.new_tree("wide")
+    root = tree.info().root_id
+    kids = [tree.add_child(root, f" {i}").id for i in range(5)]
+    assert tree.sibling(kids[2], 1).id == kids[3]
+    assert tree.sibling(kids[2], -1).id == kids[1]
+    assert tree.sibling(kids[4], 1) is None and tree.sibling(kids[0], -1) is None
+    assert tree.sibling(root, 1) is None
+    tree.delete(kids[3])
+    assert tree.sibling(kids[2], 1).id == kids[4]
+    last = tree.last_deletion()
+    assert (last.node_id, last.nodes) == (kids[3], 1)
+    tree.undo_delete()
+    assert tree.last_deletion() is None
+
+
+def test_ids_out_of_range_are_not_found(loom: Loom, story) -> None:
+    tree, _ = story
+    for bad in (0, -1, 2**63, 10**30):
+        with pytest.raises(NotFoundError):
+            tree.node(bad)
+        with pytest.raises(NotFoundError):
+            loom.tree(bad)
+    with pytest.raises(NotFoundError):
+        loom.tree(str(10**30))
+    with pytest.raises(NotFoundError):
+        tree.text(12345)
+    with pytest.raises(NotFoundError):
+        tree.effective_settings(12345)

@@ -210,6 +210,9 @@ def test_children_are_paged(client):
     assert [child["id"] for child in page["children"]] == [node["id"] for node in made[2:5]]
     assert page["total"] == 7 and page["offset"] == 2
     assert len(children(client, tree, tree["root_id"])["children"]) == 7
+    assert ok(client.get(node_url(tree, made[5]["id"], "sibling"), params={"step": 1}))["id"] == made[6]["id"]
+    assert ok(client.get(node_url(tree, made[5]["id"], "sibling"), params={"step": -1}))["id"] == made[4]["id"]
+    assert ok(client.get(node_url(tree, made[6]["id"], "sibling"), params={"step": 1})) is None
 
 
 def test_navigation_edit_split_merge_and_history(client):

@@ -48,6 +48,17 @@ _ANCESTORS = (
 )
 
 
+#: SQLite integers are 64-bit; a bigger id can name nothing (and would overflow the binding).
+MAX_ID = 2**63 - 1
+
+
+def _check_id(value: int, missing: str) -> int:
+    """``value`` if it can be a row id; otherwise NotFoundError(``missing``)."""
+    if not 0 < value <= MAX_ID:
+        raise NotFoundError(missing)
+    return value
+
+
 def new_uid() -> str:
     return str(uuid.uuid4())
 
@@ -90,7 +101,7 @@ class Tree:
 
     def __init__(self, workspace: Workspace, tree_id: int) -> None:
         self.workspace = workspace
-        self.id = tree_id
+        self.id = _check_id(tree_id, f"no Loom tree {tree_id}")
         self.db = workspace.db
         if self.db.execute("SELECT 1 FROM loom_trees WHERE id = ?", (tree_id,)).fetchone() is None:
             raise NotFoundError(f"no Loom tree {tree_id}")
@@ -125,6 +136,7 @@ class Tree:
         return parse_settings(json.loads(row[0]))
 
     def node(self, node_id: int) -> Node:
+        _check_id(node_id, f"no node {node_id} in tree {self.id}")
         row = self.db.execute(
             f"SELECT {_NODE_COLUMNS}, n.deleted FROM loom_nodes n WHERE n.id = ? AND n.tree_id = ?",
             (node_id, self.id),
@@ -164,6 +176,7 @@ class Tree:
 
     def text(self, node_id: int) -> str:
         """The full text at ``node_id``: the segments of its path joined."""
+        self.node(node_id)
         rows = self.db.execute(
             f"{_ANCESTORS} SELECT n.text FROM up JOIN loom_nodes n ON n.id = up.id ORDER BY up.depth DESC",
             (node_id,),
@@ -174,6 +187,36 @@ class Tree:
         """The node and its siblings, in order (the root alone when ``node_id`` is the root)."""
         node = self.node(node_id)
         return [node] if node.parent_id is None else self.children(node.parent_id)
+
+    def sibling(self, node_id: int, step: int) -> Node | None:
+        """The next (``step=1``) or previous (``step=-1``) sibling in order, None at either end.
+
+        Works however wide the parent is, without loading its other children.
+        """
+        node = self.node(node_id)
+        if node.parent_id is None:
+            return None
+        later = step > 0
+        row = self.db.execute(
+            "SELECT id FROM loom_nodes WHERE parent_id = ? AND deleted IS NULL AND"
+            + (
+                " (position, id) > (?, ?) ORDER BY position, id"
+                if later
+                else " (position, id) < (?, ?) ORDER BY position DESC, id DESC"
+            )
+            + " LIMIT 1",
+            (node.parent_id, node.position, node.id),
+        ).fetchone()
+        return self.node(row[0]) if row else None
+
+    def last_deletion(self) -> Deletion | None:
+        """The latest deletion that :meth:`undo_delete` would restore, if any."""
+        row = self.db.execute(
+            "SELECT d.id, d.node_id, d.parent_id, (SELECT count(*) FROM loom_nodes n WHERE n.deleted = d.id)"
+            " FROM loom_deletions d WHERE d.tree_id = ? AND d.undone = 0 ORDER BY d.id DESC LIMIT 1",
+            (self.id,),
+        ).fetchone()
+        return Deletion(*row) if row else None
 
     def history(self, node_id: int) -> list[tuple[str, float]]:
         """Earlier texts of the node, oldest first."""
@@ -224,6 +267,7 @@ class Tree:
 
     def effective_settings(self, node_id: int) -> LoomSettings:
         """Tree settings with the overrides on the node's path applied, the deepest last."""
+        self.node(node_id)
         rows = self.db.execute(
             f"{_ANCESTORS} SELECT n.overrides FROM up JOIN loom_nodes n ON n.id = up.id"
             " WHERE n.overrides IS NOT NULL ORDER BY up.depth DESC",

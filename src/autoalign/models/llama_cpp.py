@@ -115,6 +115,9 @@ class LlamaCppModel(LanguageModel):
                 " shorten it (Loom: lower prompt_length)"
             )
         for index in range(n):
+            if cancel is not None and cancel.is_set():
+                yield DoneEvent(index, "cancelled")
+                continue
             with self._lock:
                 yield from self._one(index, prompt_tokens, sampling, min(sampling.max_tokens, room), cancel)
 

@@ -23,13 +23,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from autoalign.config import EMBEDDED_PROFILE
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom import BUILTIN_TAGS, ContinuationDone, GenerationEvent, Loom, Node, Started, Tree
+from autoalign.loom.tree import MAX_ID
 from autoalign.models import TokenEvent
 from autoalign.web.templating import page
 
 log = logging.getLogger(__name__)
 
 #: Largest id SQLite stores; a bigger number in a URL is refused here instead of overflowing there.
-MAX_ID = 2**63 - 1
 #: Children sent per page: a node with thousands of continuations is listed a page at a time.
 CHILDREN_PAGE = 200
 #: Most children or search results one request may ask for.
@@ -331,6 +331,13 @@ def children_api(
     """One page of a node's children, in sibling order; ``total`` says how many there are."""
     children = tree.children(node_id, offset=offset, limit=limit)
     return {"children": nodes_json(children), "offset": offset, "total": tree.node(node_id).child_count}
+
+
+@router.get("/api/loom/trees/{tree_id}/nodes/{node_id}/sibling")
+def sibling_api(tree: TreeDep, node_id: NodeId, step: Annotated[int, Query(ge=-1, le=1)] = 1) -> dict[str, Any] | None:
+    """The next (``step=1``) or previous (``step=-1``) sibling, or null at either end."""
+    sibling = tree.sibling(node_id, step)
+    return node_json(sibling, tokens=False) if sibling else None
 
 
 @router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/children", status_code=201)

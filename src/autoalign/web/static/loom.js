@@ -131,17 +131,9 @@
     await go((remembered || list.nodes[0]).id);
   }
 
+  // Asks the server, so stepping works among thousands of siblings however few are loaded.
   async function toSibling(step) {
-    const up = parent();
-    if (!up || !kids.has(up.id)) return;
-    const index = kids.get(up.id).nodes.findIndex((node) => node.id === current().id);
-    if (index < 0) return say("This node is beyond the siblings loaded so far; open them in the tree.");
-    let list = kids.get(up.id);
-    if (step > 0 && index + 1 >= list.nodes.length && list.nodes.length < list.total) {
-      await loadChildren(up.id);
-      list = kids.get(up.id);
-    }
-    const target = list.nodes[index + step];
+    const target = await call(`/nodes/${current().id}/sibling?step=${step}`);
     if (target) await go(target.id);
   }
 
