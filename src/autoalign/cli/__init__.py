@@ -63,10 +63,11 @@ def open_library():
 
 
 def _register() -> None:
-    from autoalign.cli import library, loom, web
+    from autoalign.cli import discover, library, loom, web
 
     app.add_typer(library.app, name="library", help="Build and inspect the research library.")
     app.add_typer(loom.app, name="loom", help="Trees of continuations of a language model.")
+    app.add_typer(discover.app, name="discover", help="Summary variables and laws from measurements.")
     app.command("search")(library.search)
     app.command("serve")(web.serve)
 

@@ -1,0 +1,242 @@
+"""Exhaustive search over small expression trees, level by level of size, fully vectorized.
+
+Every expression of size ``c`` (its node count) is built from those of smaller sizes with one
+operator and evaluated on a small sample of the rows at once: a level is a matrix with one row per
+expression. Expressions that compute the same values on the sample are the same expression for
+the search, so each level keeps one (the first, hence the smallest) of each. That is what makes
+exhaustive search reach useful sizes: without it, ``x*y`` and ``y*x`` and ``x/(1/y)`` would each
+seed their own subtrees.
+
+Each expression ``f`` is scored by how well an affine map ``a*f + b`` fits the target (the
+squared correlation), so scale and offset never need to be searched for.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+#: Unary operators: name -> (numpy function, sympy builder).
+UNARY = {
+    "neg": (np.negative, lambda a: -a),
+    "inv": (lambda a: 1.0 / a, lambda a: 1 / a),
+    "sq": (np.square, lambda a: a**2),
+    "sqrt": (np.sqrt, sympy.sqrt),
+    "exp": (np.exp, sympy.exp),
+    "log": (np.log, sympy.log),
+    "sin": (np.sin, sympy.sin),
+    "cos": (np.cos, sympy.cos),
+}
+#: Binary operators: name -> (numpy function, sympy builder, commutative).
+BINARY = {
+    "add": (np.add, lambda a, b: a + b, True),
+    "sub": (np.subtract, lambda a, b: a - b, False),
+    "mul": (np.multiply, lambda a, b: a * b, True),
+    "div": (np.divide, lambda a, b: a / b, False),
+}
+#: Significant digits two expressions must share on every sample row to count as the same.
+SIGNATURE_DIGITS = 9
+#: Largest magnitude kept; bigger values come from overflowing compositions, not laws.
+MAX_MAGNITUDE = 1e12
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An expression and how well ``a*f + b`` fits target number ``target`` on the sample."""
+
+    expression: sympy.Expr
+    size: int
+    r2: float
+    target: int
+
+
+@dataclass(slots=True)
+class _Level:
+    """The expressions of one size: their values on the sample and how each was built.
+
+    Row ``r`` applies operator ``op[r]`` to row ``left[r]`` of level ``left_size[r]`` (and row
+    ``right[r]`` of level ``right_size[r]`` for binary operators); leaves keep their variable's
+    index in ``left`` (-1 for the constant 1).
+    """
+
+    values: np.ndarray
+    op: np.ndarray
+    left_size: np.ndarray
+    left: np.ndarray
+    right_size: np.ndarray
+    right: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+
+_LEAF = "leaf"
+_OPS = [_LEAF, *UNARY, *BINARY]
+_CODE = {name: code for code, name in enumerate(_OPS)}
+
+
+class BruteForce:
+    """Enumerate expressions over some inputs up to ``max_size`` nodes or ``time_budget_s``.
+
+    ``variables`` are the sympy symbols used in the expressions handed back.
+    """
+
+    def __init__(
+        self,
+        variables: list[sympy.Symbol],
+        *,
+        max_size: int = 7,
+        max_level_rows: int = 300_000,
+        time_budget_s: float = 20.0,
+        unary: tuple[str, ...] = tuple(UNARY),
+        binary: tuple[str, ...] = tuple(BINARY),
+    ) -> None:
+        self.variables = variables
+        self.max_size = max_size
+        self.max_level_rows = max_level_rows
+        self.time_budget_s = time_budget_s
+        self.unary = unary
+        self.binary = binary
+
+    def search(self, sample_x: np.ndarray, targets: np.ndarray, keep: int = 20) -> list[Candidate]:
+        """The ``keep`` best expressions of each size for each row of ``targets`` (by affine fit).
+
+        Several targets (say y, 1/y, y²) share one enumeration: only the scoring differs.
+        """
+        started = time.perf_counter()
+        standardized = _standardize(np.atleast_2d(targets)).T
+        levels: dict[int, _Level] = {}
+        seen: set[bytes] = set()
+        found: list[Candidate] = []
+        n_vars = sample_x.shape[1]
+        leaf_values = np.vstack([sample_x.T, np.ones((1, sample_x.shape[0]))])
+        leaf_index = np.arange(-1, n_vars)[np.r_[1 : n_vars + 1, 0]]
+        zeros = np.zeros(n_vars + 1, dtype=np.int64)
+        levels[1] = self._dedupe(
+            _Level(leaf_values, zeros + _CODE[_LEAF], zeros, leaf_index, zeros, zeros), seen, keep_constant=True
+        )
+        for size in range(1, self.max_size + 1):
+            if size > 1:
+                if time.perf_counter() - started > self.time_budget_s:
+                    break
+                levels[size] = self._grow(levels, size, seen)
+            level = levels[size]
+            if not len(level):
+                continue
+            scores = _affine_r2(level.values, standardized)
+            scores[~np.isfinite(scores)] = -1.0
+            exact = False
+            for target in range(scores.shape[1]):
+                column = scores[:, target]
+                best = np.argsort(-column)[:keep]
+                found.extend(
+                    Candidate(self._sympy(levels, size, int(row)), size, float(column[row]), target)
+                    for row in best
+                    if column[row] >= 0
+                )
+                exact = exact or column[best[0]] > 1 - 1e-12
+            if exact:
+                break
+        found.sort(key=lambda c: (-c.r2, c.size))
+        return found
+
+    def _grow(self, levels: dict[int, _Level], size: int, seen: set[bytes]) -> _Level:
+        parts: list[_Level] = []
+        below = levels[size - 1]
+        rows = np.arange(len(below))
+        with np.errstate(all="ignore"):
+            for name in self.unary:
+                parts.append(
+                    _Level(
+                        UNARY[name][0](below.values),
+                        np.full(len(below), _CODE[name]),
+                        np.full(len(below), size - 1),
+                        rows,
+                        np.zeros(len(below), dtype=np.int64),
+                        np.zeros(len(below), dtype=np.int64),
+                    )
+                )
+            for left_size in range(1, size - 1):
+                right_size = size - 1 - left_size
+                left, right = levels[left_size], levels[right_size]
+                if not len(left) or not len(right):
+                    continue
+                a, b = np.meshgrid(np.arange(len(left)), np.arange(len(right)), indexing="ij")
+                a, b = a.ravel(), b.ravel()
+                for name in self.binary:
+                    function, _, commutative = BINARY[name]
+                    if commutative and left_size > right_size:
+                        continue
+                    pick = a <= b if commutative and left_size == right_size else slice(None)
+                    aa, bb = a[pick], b[pick]
+                    parts.append(
+                        _Level(
+                            function(left.values[aa], right.values[bb]),
+                            np.full(len(aa), _CODE[name]),
+                            np.full(len(aa), left_size),
+                            aa,
+                            np.full(len(aa), right_size),
+                            bb,
+                        )
+                    )
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return _Level(np.empty((0, below.values.shape[1])), empty, empty, empty, empty, empty)
+        merged = _Level(*(np.concatenate([getattr(p, f) for p in parts]) for f in _Level.__slots__))
+        return self._dedupe(merged, seen)
+
+    def _dedupe(self, level: _Level, seen: set[bytes], *, keep_constant: bool = False) -> _Level:
+        """Drop non-finite, huge, constant and already-seen expressions; cap the level's size."""
+        values = level.values
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(values).all(axis=1) & (np.abs(values) < MAX_MAGNITUDE).all(axis=1)
+            spread = values.std(axis=1) > 1e-12 * (np.abs(values).mean(axis=1) + 1e-300)
+        ok = np.flatnonzero(finite & (spread | keep_constant))
+        keys = _signature(values[ok])
+        _, first = np.unique(keys, return_index=True)
+        kept: list[int] = []
+        for index in np.sort(first).tolist():
+            key = keys[index].tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(int(ok[index]))
+            if len(kept) >= self.max_level_rows:
+                break
+        pick = np.array(kept, dtype=np.int64)
+        return _Level(*(getattr(level, f)[pick] for f in _Level.__slots__))
+
+    def _sympy(self, levels: dict[int, _Level], size: int, row: int) -> sympy.Expr:
+        level = levels[size]
+        name = _OPS[level.op[row]]
+        if name == _LEAF:
+            index = int(level.left[row])
+            return sympy.Integer(1) if index < 0 else self.variables[index]
+        left = self._sympy(levels, int(level.left_size[row]), int(level.left[row]))
+        if name in UNARY:
+            return UNARY[name][1](left)
+        return BINARY[name][1](left, self._sympy(levels, int(level.right_size[row]), int(level.right[row])))
+
+
+def _standardize(values: np.ndarray) -> np.ndarray:
+    centered = values - values.mean(axis=1, keepdims=True)
+    norms = np.sqrt((centered**2).sum(axis=1, keepdims=True))
+    with np.errstate(all="ignore"):
+        return centered / norms
+
+
+def _affine_r2(values: np.ndarray, targets_standardized: np.ndarray) -> np.ndarray:
+    """R² of the best ``a*f + b`` for every row ``f`` and target column: the squared correlation."""
+    return (_standardize(values) @ targets_standardized) ** 2
+
+
+def _signature(values: np.ndarray) -> np.ndarray:
+    """Rows rounded to ``SIGNATURE_DIGITS`` significant digits, each as one opaque (void) item."""
+    with np.errstate(all="ignore"):
+        magnitude = np.where(values == 0, 0.0, np.floor(np.log10(np.abs(values))))
+        scale = 10.0 ** (SIGNATURE_DIGITS - 1 - magnitude)
+        rounded = np.ascontiguousarray(np.round(values * scale) / scale + 0.0)
+    return rounded.view(np.dtype((np.void, rounded.dtype.itemsize * rounded.shape[1]))).ravel()

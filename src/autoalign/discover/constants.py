@@ -1,0 +1,123 @@
+"""Fitting the constants of an expression, and snapping them to the numbers physics uses.
+
+A law found from data carries constants such as 0.49999998 or 3.1415929; the law is 1/2 or π.
+Snapping replaces a constant by the simplest nearby number (an integer, a small fraction, or one
+of a few known constants and their simple multiples) when the fit stays as good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
+import sympy
+from scipy.optimize import least_squares
+
+#: Known constants a snapped value may be a simple multiple of.
+KNOWN = (sympy.pi, sympy.E, sympy.sqrt(2), sympy.sqrt(3), sympy.sqrt(sympy.pi), sympy.sqrt(2 * sympy.pi))
+MAX_DENOMINATOR = 12
+
+
+def snap_candidates(value: float) -> list[sympy.Expr]:
+    """Simple numbers near ``value``, simplest first (zero, for a term that is not needed)."""
+    found: list[sympy.Expr] = []
+    for base in (sympy.Integer(1), *KNOWN):
+        ratio = Fraction(value / float(base)).limit_denominator(MAX_DENOMINATOR)
+        if ratio == 0:
+            continue
+        found.append(sympy.Rational(ratio.numerator, ratio.denominator) * base)
+    for base in KNOWN:  # 1/(4π) and the like
+        ratio = Fraction(value * float(base)).limit_denominator(MAX_DENOMINATOR)
+        if ratio != 0:
+            found.append(sympy.Rational(ratio.numerator, ratio.denominator) / base)
+    found.sort(key=lambda e: (abs(float(e) - value) / (abs(value) + 1e-300) > 1e-3, sympy.count_ops(e)))
+    return [sympy.Integer(0)] + [e for e in found if abs(float(e) - value) <= 1e-2 * abs(value) + 1e-12]
+
+
+def snap(
+    expression: sympy.Expr,
+    loss: Callable[[sympy.Expr], float],
+    *,
+    tolerance: float = 0.02,
+) -> sympy.Expr:
+    """Replace float constants by simple numbers, one at a time, while ``loss`` (an RMSE) stays
+    within ``tolerance`` (relative) of the unsnapped expression's, or below a tiny absolute floor."""
+    best_loss = loss(expression)
+    allowed = best_loss * (1 + tolerance) + 1e-12
+    for constant in sorted(expression.atoms(sympy.Float), key=lambda f: -abs(float(f))):
+        if constant not in expression.atoms(sympy.Float):
+            continue
+        for option in snap_candidates(float(constant)):
+            trial = expression.xreplace({constant: option})
+            trial_loss = loss(trial)
+            if np.isfinite(trial_loss) and trial_loss <= allowed:
+                expression = trial
+                break
+    return expression
+
+
+def fit_constants(
+    expression: sympy.Expr,
+    variables: list[sympy.Symbol],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    scale_inputs: bool = True,
+) -> tuple[sympy.Expr, float]:
+    """Fit ``a * f(c_1 x_1, ..., c_k x_k) + b`` to the data; returns the fitted expression and RMSE.
+
+    The outer ``a`` and ``b`` absorb units and offsets; the inner ``c_i`` let a shape found
+    without constants (``exp(-x**2)``) take the scale the data needs (``exp(-x**2/2)``).
+    """
+    used = [v for v in variables if v in expression.free_symbols]
+    scales = sympy.symbols(f"c0:{len(used)}") if scale_inputs else ()
+    a, b = sympy.symbols("a_ b_")
+    inner = expression.xreplace(dict(zip(used, [c * v for c, v in zip(scales, used, strict=True)], strict=True)))
+    model = a * (inner if scale_inputs else expression) + b
+    parameters = [a, b, *scales]
+    function = sympy.lambdify([parameters, variables], model, modules="numpy")
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            out = np.asarray(function(theta, list(x.T)), dtype=float) - y
+        return np.clip(np.where(np.isfinite(out), out, 1e6), -1e6, 1e6)
+
+    start_values = _affine_start(expression, variables, x, y)
+    best: tuple[float, np.ndarray] | None = None
+    for start_scales in _scale_starts(len(scales)):
+        theta0 = np.array([*start_values, *start_scales], dtype=float)
+        try:
+            with np.errstate(all="ignore"):
+                result = least_squares(residuals, theta0, method="lm", max_nfev=400)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        rmse = float(np.sqrt(np.mean(result.fun**2)))
+        if best is None or rmse < best[0]:
+            best = (rmse, result.x)
+    if best is None:
+        return expression, float("inf")
+    rmse, theta = best
+    values = dict(zip(parameters, (sympy.Float(t, 12) for t in theta), strict=True))
+    return model.xreplace(values), rmse
+
+
+def _affine_start(expression: sympy.Expr, variables: list[sympy.Symbol], x: np.ndarray, y: np.ndarray) -> list[float]:
+    function = sympy.lambdify([variables], expression, modules="numpy")
+    with np.errstate(all="ignore"):
+        f = np.broadcast_to(np.asarray(function(list(x.T)), dtype=float), y.shape)
+    ok = np.isfinite(f)
+    if ok.sum() < 2 or np.std(f[ok]) == 0:
+        return [1.0, 0.0]
+    slope, intercept = np.polyfit(f[ok], y[ok], 1)
+    return [float(slope), float(intercept)]
+
+
+def _scale_starts(count: int) -> list[tuple[float, ...]]:
+    """Starting points for the inner scales: all ones, then a sign flip or a halving or doubling
+    of one of the first three (least squares from ones alone misses minima behind a sign)."""
+    starts = [(1.0,) * count]
+    for j in range(min(count, 3)):
+        for value in (-1.0, 0.5, 2.0):
+            starts.append(tuple(value if i == j else 1.0 for i in range(count)))
+    return starts

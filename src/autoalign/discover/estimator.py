@@ -1,0 +1,355 @@
+"""``LawFinder``: a scikit-learn style estimator that finds a symbolic law ``y = f(x)`` in a table.
+
+The search, in the manner of AI Feynman:
+
+1. **Dimensional analysis.** With SI units for the columns, Buckingham Pi turns the problem into
+   a dimensionless target as a function of fewer dimensionless groups (often one or two), which
+   is where small expressions are found fast. The raw variables are searched too, as a second
+   view, since units are not always given or helpful.
+2. **Brute force** over every small expression tree of each view (``brute_force.py``), scored
+   against the target and a few transforms of it (1/y, y², √y, log y) at once.
+3. **Constants.** The best shapes get their constants fitted (``a·f(c·x) + b``), then snapped to
+   integers, small fractions and known constants when the fit stays as good.
+4. **Genetic programming** (pyoperon) on the reduced problem when nothing exact turned up and
+   time is left.
+5. **Held-out check.** Candidates are compared on rows kept out of the search; the law is the
+   simplest on the error/complexity Pareto front whose error is within a few percent of the best.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from autoalign.discover.brute_force import BruteForce
+from autoalign.discover.constants import fit_constants, snap
+from autoalign.errors import AutoalignError
+
+#: Rows used by the enumeration (each expression is evaluated on these only).
+SAMPLE_ROWS = 64
+#: Rows used to fit constants (more would not change them, only cost time).
+FIT_ROWS = 2000
+#: Candidates of each view whose constants are fitted.
+REFINE = 12
+#: Below this held-out R² nothing is called a law.
+MIN_R2 = 0.9
+
+
+class NoLawFound(AutoalignError):
+    """The data holds no law the search could find (a target that is noise, for one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Law:
+    """One candidate: the expression in the original variables, its size and its errors."""
+
+    expression: sympy.Expr
+    complexity: int
+    train_rmse: float
+    test_rmse: float
+    test_r2: float
+    source: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "expression": str(self.expression),
+            "latex": sympy.latex(self.expression),
+            "complexity": self.complexity,
+            "train_rmse": self.train_rmse,
+            "test_rmse": self.test_rmse,
+            "test_r2": self.test_r2,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _TargetTransform:
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    inverse: Callable[[sympy.Expr], sympy.Expr]
+    valid: Callable[[np.ndarray], bool]
+
+
+TRANSFORMS = (
+    _TargetTransform("y", lambda y: y, lambda e: e, lambda y: True),
+    _TargetTransform("1/y", lambda y: 1 / y, lambda e: 1 / e, lambda y: bool(np.all(y != 0))),
+    _TargetTransform("y^2", np.square, sympy.sqrt, lambda y: bool(np.all(y >= 0))),
+    _TargetTransform("sqrt(y)", np.sqrt, lambda e: e**2, lambda y: bool(np.all(y >= 0))),
+    _TargetTransform("log(y)", np.log, sympy.exp, lambda y: bool(np.all(y > 0))),
+)
+
+
+@dataclass(slots=True)
+class _View:
+    """The problem in some variables: raw columns, or dimensionless groups."""
+
+    name: str
+    symbols: list[sympy.Symbol]
+    x: np.ndarray
+    y: np.ndarray
+    to_original: Callable[[sympy.Expr], sympy.Expr]
+
+
+class LawFinder:
+    """Find ``y = f(x)``: ``fit(X, y)``, then ``law_`` (sympy), ``latex_``, ``pareto_front_``,
+    ``predict(X)`` and ``score(X, y)`` (R²).
+
+    Parameters follow scikit-learn conventions: set in ``__init__``, learned state in attributes
+    ending in ``_``. ``time_budget_s`` bounds the whole search (2 cores are assumed).
+    """
+
+    def __init__(
+        self,
+        *,
+        time_budget_s: float = 60.0,
+        max_size: int = 7,
+        test_size: float = 0.25,
+        use_gp: bool = True,
+        random_state: int = 0,
+        n_jobs: int = 1,
+    ) -> None:
+        self.time_budget_s = time_budget_s
+        self.max_size = max_size
+        self.test_size = test_size
+        self.use_gp = use_gp
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # --- scikit-learn API ----------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        names: list[str] | None = None,
+        units: dict[str, str] | None = None,
+        target_name: str = "y",
+        progress: Callable[[str], None] | None = None,
+    ) -> LawFinder:
+        """Search for the law. ``units`` maps column names (and ``target_name``) to SI units."""
+        started = time.perf_counter()
+        say = progress or (lambda _message: None)
+        X, y = _check_xy(X, y)
+        self.names_ = names or [f"x{i}" for i in range(X.shape[1])]
+        if len(self.names_) != X.shape[1]:
+            raise AutoalignError(f"{len(self.names_)} names for {X.shape[1]} columns")
+        self.symbols_ = [sympy.Symbol(n, real=True) for n in self.names_]
+        rng = np.random.default_rng(self.random_state)
+        order = rng.permutation(len(y))
+        n_test = max(1, int(round(len(y) * self.test_size)))
+        test, train = order[:n_test], order[n_test:]
+        self._x_train, self._y_train = X[train], y[train]
+        self._x_test, self._y_test = X[test], y[test]
+
+        views = self._views(X, y, units, target_name, say)
+        laws: list[Law] = []
+        deadline = started + self.time_budget_s
+        for i, view in enumerate(views):
+            share = (deadline - time.perf_counter()) / (len(views) - i) * (0.6 if self.use_gp else 1.0)
+            say(f"brute force on {view.name} ({len(view.symbols)} variables)")
+            laws.extend(self._brute_force(view, train, rng, max(share, 1.0)))
+            if _exact(laws):
+                break
+        if (
+            self.use_gp
+            and time.perf_counter() < deadline - 2
+            and not _exact(laws)
+        ):
+            view = views[0]
+            say(f"genetic programming on {view.name}")
+            laws.extend(self._genetic(view, train, deadline - time.perf_counter()))
+        say("snapping constants")
+        laws = self._snapped(laws)
+        self.pareto_front_ = _pareto(laws)
+        self.law_candidate_ = _choose(self.pareto_front_)
+        self.found_ = self.law_candidate_ is not None and self.law_candidate_.test_r2 >= MIN_R2
+        self.law_ = self.law_candidate_.expression if self.found_ else None
+        self.latex_ = sympy.latex(self.law_) if self.found_ else None
+        self.seconds_ = time.perf_counter() - started
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if not getattr(self, "found_", False):
+            raise NoLawFound("no law was found, so there is nothing to predict with")
+        return self._evaluate(self.law_, np.asarray(X, dtype=float))
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """R² of the law's predictions."""
+        return _r2(np.asarray(y, dtype=float), self.predict(X))
+
+    # --- the search ----------------------------------------------------------------------------
+
+    def _views(self, X: np.ndarray, y: np.ndarray, units: dict[str, str] | None, target_name: str, say) -> list[_View]:
+        raw = _View("the raw variables", self.symbols_, X, y, lambda e: e)
+        if not units:
+            return [raw]
+        from autoalign.discover.pi_groups import buckingham_pi
+        from autoalign.discover.units import UnitsError, parse_units
+
+        missing = [n for n in [*self.names_, target_name] if n not in units]
+        if missing:
+            raise UnitsError(f"no units given for {', '.join(missing)}")
+        analysis = buckingham_pi({n: parse_units(units[n]) for n in [*self.names_, target_name]}, target_name)
+        if analysis.target_scale is None:
+            say("dimensional analysis: the target's units are not made of the inputs'; searching raw variables")
+            return [raw]
+        pi_x, pi_y = analysis.transform(X, y)
+        pis = [sympy.Symbol(f"pi{i + 1}", real=True) for i in range(pi_x.shape[1])]
+        say(f"dimensional analysis: {X.shape[1]} variables -> {len(pis)} dimensionless groups")
+        self.pi_analysis_ = analysis
+        reduced = _View(
+            f"{len(pis)} dimensionless groups",
+            pis,
+            pi_x,
+            pi_y,
+            lambda e: analysis.to_original(e, pis).xreplace(
+                dict(zip([sympy.Symbol(n) for n in self.names_], self.symbols_, strict=True))
+            ),
+        )
+        return [reduced, raw]
+
+    def _brute_force(self, view: _View, train: np.ndarray, rng: np.random.Generator, budget_s: float) -> list[Law]:
+        x, y = view.x[train], view.y[train]
+        transforms = [t for t in TRANSFORMS if t.valid(y)]
+        sample = rng.choice(len(y), size=min(SAMPLE_ROWS, len(y)), replace=False)
+        if x.shape[1] == 0:  # dimensional analysis left no variable: the target is a constant
+            return self._refined(view, sympy.Integer(1), TRANSFORMS[0], x, y, "dimensional analysis")
+        with np.errstate(all="ignore"):
+            targets = np.vstack([t.forward(y[sample]) for t in transforms])
+        search = BruteForce(view.symbols, max_size=self.max_size, time_budget_s=budget_s * 0.5)
+        candidates = search.search(x[sample], targets)
+        laws: list[Law] = []
+        stop_at = time.perf_counter() + budget_s * 0.5
+        for candidate in candidates[:REFINE]:
+            if time.perf_counter() > stop_at:
+                break
+            laws.extend(self._refined(view, candidate.expression, transforms[candidate.target], x, y, "brute force"))
+        return laws
+
+    def _refined(
+        self, view: _View, shape: sympy.Expr, transform: _TargetTransform, x: np.ndarray, y: np.ndarray, source: str
+    ) -> list[Law]:
+        rows = slice(0, FIT_ROWS)
+        with np.errstate(all="ignore"):
+            target = transform.forward(y[rows])
+        fitted, _ = fit_constants(shape, view.symbols, x[rows], target, scale_inputs=bool(shape.free_symbols))
+        try:
+            expression = view.to_original(transform.inverse(fitted))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return []
+        law = self._law(expression, source)
+        return [law] if law is not None else []
+
+    def _genetic(self, view: _View, train: np.ndarray, budget_s: float) -> list[Law]:
+        from autoalign.discover.gp import operon_expressions
+
+        expressions = operon_expressions(
+            view.x[train], view.y[train], view.symbols, budget_s=budget_s, seed=self.random_state, n_jobs=self.n_jobs
+        )
+        laws = [self._law(view.to_original(e), "genetic programming") for e in expressions]
+        return [law for law in laws if law is not None]
+
+    def _snapped(self, laws: list[Law]) -> list[Law]:
+        best = sorted(laws, key=lambda law: law.test_rmse)[:8]
+        snapped = []
+        for law in best:
+            expression = snap(law.expression, lambda e: self._rmse(e, self._x_train, self._y_train))
+            if expression != law.expression:
+                candidate = self._law(expression, law.source + ", snapped")
+                if candidate is not None:
+                    snapped.append(candidate)
+        return laws + snapped
+
+    def _law(self, expression: sympy.Expr, source: str) -> Law | None:
+        expression = _tidy(expression)
+        train_rmse = self._rmse(expression, self._x_train, self._y_train)
+        test_rmse = self._rmse(expression, self._x_test, self._y_test)
+        if not (np.isfinite(train_rmse) and np.isfinite(test_rmse)):
+            return None
+        predicted = self._evaluate(expression, self._x_test)
+        return Law(expression, _complexity(expression), train_rmse, test_rmse, _r2(self._y_test, predicted), source)
+
+    def _evaluate(self, expression: sympy.Expr, x: np.ndarray) -> np.ndarray:
+        function = sympy.lambdify([self.symbols_], expression, modules="numpy")
+        with np.errstate(all="ignore"):
+            values = np.asarray(function(list(x.T)), dtype=float)
+        return np.broadcast_to(values, (x.shape[0],)).astype(float)
+
+    def _rmse(self, expression: sympy.Expr, x: np.ndarray, y: np.ndarray) -> float:
+        try:
+            residual = self._evaluate(expression, x) - y
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return float("inf")
+        return float(np.sqrt(np.mean(residual**2))) if np.all(np.isfinite(residual)) else float("inf")
+
+
+def _exact(laws: list[Law]) -> bool:
+    """Whether some law already fits the held-out rows to rounding error."""
+    return any(law.test_r2 > 1 - 1e-10 for law in laws)
+
+
+def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise AutoalignError("the data must be numbers (text columns cannot be fitted)") from None
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise AutoalignError(f"X must be a table with one row per target value (got {X.shape} and {y.shape})")
+    if X.shape[1] == 0:
+        raise AutoalignError("no input columns to find a law in")
+    if X.shape[0] < max(10, 2 * X.shape[1]):
+        raise AutoalignError(f"{X.shape[0]} rows for {X.shape[1]} variables: too few to tell laws apart")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise AutoalignError("the data holds NaN or infinite values; drop or fill those rows first")
+    if np.ptp(y) == 0:
+        raise AutoalignError("the target is constant: there is nothing to explain")
+    return X, y
+
+
+def _tidy(expression: sympy.Expr) -> sympy.Expr:
+    """Drop fitted constants that do nothing (a + 1e-17, 1.0000000001*x)."""
+    small = {f: 0 for f in expression.atoms(sympy.Float) if abs(float(f)) < 1e-11}
+    ones = {f: 1 for f in expression.atoms(sympy.Float) if abs(float(f) - 1) < 1e-11}
+    return sympy.simplify(expression.xreplace({**small, **ones})) if small or ones else expression
+
+
+#: What a fitted, unsnapped constant costs in complexity: it carries many digits of information,
+#: where 1/2 or π carry few, so a snapped law is preferred over an equally accurate unsnapped one.
+FLOAT_COST = 4
+
+
+def _complexity(expression: sympy.Expr) -> int:
+    """Nodes of the expression tree, a constant subexpression (1/sqrt(2*pi)) counting as one node,
+    or as ``FLOAT_COST`` if it holds a fitted float."""
+    if not expression.free_symbols:
+        return FLOAT_COST if expression.atoms(sympy.Float) else 1
+    return 1 + sum(_complexity(arg) for arg in expression.args)
+
+
+def _r2(y: np.ndarray, predicted: np.ndarray) -> float:
+    total = float(np.sum((y - y.mean()) ** 2))
+    return 1 - float(np.sum((y - predicted) ** 2)) / total if total > 0 else float("nan")
+
+
+def _pareto(laws: list[Law]) -> list[Law]:
+    """For each complexity the most accurate law, keeping only those no simpler law beats."""
+    front: list[Law] = []
+    for law in sorted(laws, key=lambda law: (law.complexity, law.test_rmse)):
+        if not front or law.test_rmse < front[-1].test_rmse * (1 - 1e-9):
+            front.append(law)
+    return front
+
+
+def _choose(front: list[Law], tolerance: float = 0.05) -> Law | None:
+    """The simplest law on the front within ``tolerance`` of the best error (noise makes the best
+    a slight overfit)."""
+    if not front:
+        return None
+    best = min(law.test_rmse for law in front)
+    return next(law for law in front if law.test_rmse <= best * (1 + tolerance) + 1e-12)

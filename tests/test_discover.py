@@ -1,0 +1,151 @@
+"""The law finder: brute force, constants, the estimator, and ``autoalign discover fit``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from autoalign.discover import DataError, LawFinder, NoLawFound, read_csv
+from autoalign.discover.brute_force import BruteForce
+from autoalign.discover.constants import fit_constants, snap, snap_candidates
+from autoalign.errors import AutoalignError
+from tests.test_cli import autoalign
+
+a, b = sympy.symbols("a b", real=True)
+
+
+def data(n: int = 600, columns: int = 3, seed: int = 0, low: float = 1.0, high: float = 5.0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(low, high, (n, columns))
+
+
+def same(found: sympy.Expr, truth: sympy.Expr) -> bool:
+    return sympy.simplify(found - truth) == 0
+
+
+def test_brute_force_finds_shapes_up_to_scale_and_offset() -> None:
+    x = data(64, 2)
+    search = BruteForce([a, b], max_size=6)
+    targets = np.vstack([3 * x[:, 0] / (1 + x[:, 1]) - 2, np.sin(x[:, 0]) * x[:, 1] ** 2])
+    found = search.search(x, targets)
+    best = {t: max((c for c in found if c.target == t), key=lambda c: (c.r2, -c.size)) for t in (0, 1)}
+    assert same(best[0].expression, a / (b + 1)) and best[0].r2 > 1 - 1e-9
+    assert same(best[1].expression, b**2 * sympy.sin(a))
+
+
+def test_brute_force_merges_expressions_that_compute_the_same() -> None:
+    search = BruteForce([a, b], max_size=3, unary=(), binary=("mul", "add"))
+    found = search.search(data(64, 2), np.atleast_2d(data(64, 1, seed=9)[:, 0]), keep=1000)
+    expressions = [c.expression for c in found]
+    assert a * b in expressions and len(expressions) == len(set(expressions))
+
+
+def test_constants_fit_inside_and_snap_to_known_numbers() -> None:
+    x = data(300, 1, low=-2, high=2)
+    y = np.exp(-(x[:, 0] ** 2) / 2) / np.sqrt(2 * np.pi)
+    fitted, rmse = fit_constants(sympy.exp(-(a**2)), [a], x, y)
+    assert rmse < 1e-9
+
+    def loss(expression: sympy.Expr) -> float:
+        f = sympy.lambdify([a], expression, "numpy")
+        return float(np.sqrt(np.mean((f(x[:, 0]) - y) ** 2)))
+
+    snapped = snap(fitted, loss)
+    assert not snapped.atoms(sympy.Float)
+    assert same(snapped, sympy.exp(-(a**2) / 2) / sympy.sqrt(2 * sympy.pi))
+    assert snap_candidates(0.49999999)[:2] == [0, sympy.Rational(1, 2)]
+    assert sympy.pi in [c for c in snap_candidates(3.14159265)]
+
+
+@pytest.mark.parametrize(
+    ("make", "truth"),
+    [
+        (lambda x: x[:, 0] * x[:, 1] / x[:, 2], "x0*x1/x2"),
+        (lambda x: np.exp(-(x[:, 0] ** 2) / 2) / np.sqrt(2 * np.pi), "exp(-x0**2/2)/sqrt(2*pi)"),
+        (lambda x: x[:, 0] * np.sin(x[:, 1]) ** 2, "x0*sin(x1)**2"),
+        (lambda x: 1 / (1 / x[:, 0] + 1 / x[:, 1]), "x0*x1/(x0 + x1)"),
+    ],
+)
+def test_law_finder_recovers_exact_laws(make, truth) -> None:
+    x = data()
+    finder = LawFinder(time_budget_s=30, use_gp=False).fit(x, make(x))
+    symbols = {f"x{i}": sympy.Symbol(f"x{i}", real=True) for i in range(3)}
+    assert finder.found_
+    assert same(finder.law_, sympy.sympify(truth, locals=symbols)), finder.law_
+    assert finder.score(x, make(x)) > 1 - 1e-9
+    assert np.allclose(finder.predict(x[:5]), make(x[:5]))
+    assert finder.latex_ and finder.pareto_front_[-1].complexity >= finder.law_candidate_.complexity
+
+
+def test_law_finder_tolerates_noise_and_prefers_the_simple_law() -> None:
+    x = data(2000)
+    y = x[:, 0] * x[:, 1] / x[:, 2]
+    noisy = y + np.random.default_rng(3).normal(0, 0.01 * np.sqrt(np.mean(y**2)), len(y))
+    finder = LawFinder(time_budget_s=30, use_gp=False).fit(x, noisy, names=["p", "q", "r"])
+    p, q, r = (sympy.Symbol(n, real=True) for n in "pqr")
+    rounded = finder.law_.xreplace({f: round(float(f), 2) for f in finder.law_.atoms(sympy.Float)})
+    assert sympy.simplify(rounded / (p * q / r)).is_constant()
+
+
+def test_pure_noise_is_no_law() -> None:
+    x = data(500)
+    noise = np.random.default_rng(5).normal(size=500)
+    finder = LawFinder(time_budget_s=8, use_gp=False).fit(x, noise)
+    assert not finder.found_ and finder.law_ is None
+    with pytest.raises(NoLawFound):
+        finder.predict(x)
+
+
+def test_genetic_programming_runs_when_brute_force_is_not_exact() -> None:
+    x = data(400, 2)
+    y = np.tanh(x[:, 0] - 2.5) * x[:, 1]  # tanh is not in the brute-force grammar
+    finder = LawFinder(time_budget_s=12, max_size=4).fit(x, y)
+    assert any(law.source.startswith("genetic programming") for law in finder.pareto_front_)
+    assert finder.law_candidate_.test_r2 > 0.99
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (np.full((50, 2), np.nan), np.ones(50), "NaN or infinite"),
+        (data(50, 2), np.ones(50), "target is constant"),
+        (data(5, 3), np.arange(5.0), "too few"),
+        (np.array([["a", "b"]] * 20), np.arange(20.0), "must be numbers"),
+    ],
+)
+def test_bad_tables_are_clear_errors(x, y, message) -> None:
+    with pytest.raises(AutoalignError, match=message):
+        LawFinder(time_budget_s=2).fit(x, y)
+
+
+def test_read_csv_reports_the_bad_cell(tmp_path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("a,b\n1,2\n3,4\n")
+    assert read_csv(good).names == ["a", "b"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,four\n")
+    with pytest.raises(DataError, match=r"bad.csv:3: column 'b' holds text"):
+        read_csv(bad)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1,2,3\n")
+    with pytest.raises(DataError, match="3 cells for 2 columns"):
+        read_csv(ragged)
+    with pytest.raises(DataError, match="does not exist"):
+        read_csv(tmp_path / "absent.csv")
+
+
+def test_cli_fit_prints_the_law_and_exits_3_without_one(tmp_path, workspace_path) -> None:
+    x = data(300)
+    path = tmp_path / "law.csv"
+    np.savetxt(path, np.c_[x, x[:, 0] * x[:, 1] ** 2], delimiter=",", header="u,v,w,y", comments="")
+    result = autoalign(workspace_path, "discover", "fit", str(path), "--target", "y", "--time", "20")
+    assert "y = u*v**2" in result.stdout and "Pareto front" in result.stdout
+    as_json = autoalign(workspace_path, "discover", "fit", str(path), "--target", "y", "--time", "20", "--json")
+    assert '"law": "u*v**2"' in as_json.stdout
+    noise = tmp_path / "noise.csv"
+    rng = np.random.default_rng(1)
+    np.savetxt(noise, rng.normal(size=(300, 3)), delimiter=",", header="u,v,y", comments="")
+    nothing = autoalign(workspace_path, "discover", "fit", str(noise), "--target", "y", "--time", "5", check=False)
+    assert nothing.returncode == 3 and "no law found" in nothing.stdout
+    missing = autoalign(workspace_path, "discover", "fit", str(path), "--target", "zz", check=False)
+    assert missing.returncode == 1 and "no column 'zz'" in missing.stderr and "Traceback" not in missing.stderr
