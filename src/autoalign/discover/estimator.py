@@ -35,6 +35,8 @@ SAMPLE_ROWS = 64
 FIT_ROWS = 2000
 #: Candidates of each view whose constants are fitted.
 REFINE = 12
+#: Larger expressions are not simplified (sympy's simplify can take minutes on them).
+MAX_SIMPLIFY_OPS = 40
 #: Below this held-out R² nothing is called a law.
 MIN_R2 = 0.9
 
@@ -198,7 +200,11 @@ class LawFinder:
         if analysis.target_scale is None:
             say("dimensional analysis: the target's units are not made of the inputs'; searching raw variables")
             return [raw]
-        pi_x, pi_y = analysis.transform(X, y)
+        try:
+            pi_x, pi_y = analysis.transform(X, y)
+        except UnitsError as exc:
+            say(f"dimensional analysis does not apply to these values ({exc}); searching raw variables")
+            return [raw]
         pis = [sympy.Symbol(f"pi{i + 1}", real=True) for i in range(pi_x.shape[1])]
         say(f"dimensional analysis: {X.shape[1]} variables -> {len(pis)} dimensionless groups")
         self.pi_analysis_ = analysis
@@ -266,13 +272,28 @@ class LawFinder:
         return laws + snapped
 
     def _law(self, expression: sympy.Expr, source: str) -> Law | None:
-        expression = _tidy(expression)
+        if expression.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            return None
+        expression = self._simplified(_tidy(expression))
         train_rmse = self._rmse(expression, self._x_train, self._y_train)
         test_rmse = self._rmse(expression, self._x_test, self._y_test)
         if not (np.isfinite(train_rmse) and np.isfinite(test_rmse)):
             return None
         predicted = self._evaluate(expression, self._x_test)
         return Law(expression, _complexity(expression), train_rmse, test_rmse, _r2(self._y_test, predicted), source)
+
+    def _simplified(self, expression: sympy.Expr) -> sympy.Expr:
+        """Simplify knowing which variables are positive in the data (so sqrt(c**2) is c), and
+        hand the result back in the estimator's own (real) symbols."""
+        if sympy.count_ops(expression) > MAX_SIMPLIFY_OPS:
+            return expression
+        positive = {
+            s: sympy.Symbol(s.name, positive=True)
+            for s, column in zip(self.symbols_, self._x_train.T, strict=True)
+            if np.all(column > 0)
+        }
+        simpler = sympy.simplify(expression.xreplace(positive))
+        return simpler.xreplace({p: s for s, p in positive.items()})
 
     def _evaluate(self, expression: sympy.Expr, x: np.ndarray) -> np.ndarray:
         function = sympy.lambdify([self.symbols_], expression, modules="numpy")
@@ -283,7 +304,7 @@ class LawFinder:
     def _rmse(self, expression: sympy.Expr, x: np.ndarray, y: np.ndarray) -> float:
         try:
             residual = self._evaluate(expression, x) - y
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
             return float("inf")
         return float(np.sqrt(np.mean(residual**2))) if np.all(np.isfinite(residual)) else float("inf")
 
