@@ -149,3 +149,25 @@ def test_cli_fit_prints_the_law_and_exits_3_without_one(tmp_path, workspace_path
     assert nothing.returncode == 3 and "no law found" in nothing.stdout
     missing = autoalign(workspace_path, "discover", "fit", str(path), "--target", "zz", check=False)
     assert missing.returncode == 1 and "no column 'zz'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_dimensional_analysis_reduces_the_problem(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    m0, v, c = rng.uniform(1, 5, 1500), rng.uniform(1, 2, 1500), rng.uniform(3, 10, 1500)
+    mass = m0 / np.sqrt(1 - v**2 / c**2)
+    units = {"m_0": "kg", "v": "m/s", "c": "m/s", "m": "kg"}
+    messages: list[str] = []
+    finder = LawFinder(time_budget_s=30).fit(
+        np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units=units, target_name="m", progress=messages.append
+    )
+    assert "dimensional analysis: 3 variables -> 1 dimensionless groups" in messages
+    m_0, v_, c_ = (sympy.Symbol(n, real=True) for n in ("m_0", "v", "c"))
+    truth = m_0 / sympy.sqrt(1 - v_**2 / c_**2)
+    positive = {s: sympy.Symbol(s.name, positive=True) for s in (m_0, v_, c_)}  # as they are in the data
+    assert sympy.simplify((finder.law_ - truth).xreplace(positive)) == 0, finder.law_
+    with pytest.raises(AutoalignError, match="no units given for m"):
+        LawFinder(time_budget_s=2).fit(np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={"m_0": "kg"})
+    with pytest.raises(AutoalignError, match="bananas"):
+        LawFinder(time_budget_s=2).fit(
+            np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={**units, "v": "bananas"}, target_name="m"
+        )

@@ -284,7 +284,11 @@ class LawFinder:
 
     def _simplified(self, expression: sympy.Expr) -> sympy.Expr:
         """Simplify knowing which variables are positive in the data (so sqrt(c**2) is c), and
-        hand the result back in the estimator's own (real) symbols."""
+        hand the result back in the estimator's own (real) symbols.
+
+        Powers are also denested as if every base were positive (sqrt(1/x) -> 1/sqrt(x)); where
+        that is wrong for the data, the law's errors, measured after this step, say so.
+        """
         if sympy.count_ops(expression) > MAX_SIMPLIFY_OPS:
             return expression
         positive = {
@@ -292,7 +296,7 @@ class LawFinder:
             for s, column in zip(self.symbols_, self._x_train.T, strict=True)
             if np.all(column > 0)
         }
-        simpler = sympy.simplify(expression.xreplace(positive))
+        simpler = sympy.powdenest(sympy.simplify(expression.xreplace(positive)), force=True)
         return simpler.xreplace({p: s for s, p in positive.items()})
 
     def _evaluate(self, expression: sympy.Expr, x: np.ndarray) -> np.ndarray:
