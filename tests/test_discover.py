@@ -165,8 +165,10 @@ def test_dimensional_analysis_reduces_the_problem(tmp_path) -> None:
     truth = m_0 / sympy.sqrt(1 - v_**2 / c_**2)
     positive = {s: sympy.Symbol(s.name, positive=True) for s in (m_0, v_, c_)}  # as they are in the data
     assert sympy.simplify((finder.law_ - truth).xreplace(positive)) == 0, finder.law_
-    with pytest.raises(AutoalignError, match="no units given for m"):
-        LawFinder(time_budget_s=2).fit(np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={"m_0": "kg"})
+    with pytest.raises(AutoalignError, match="no units given for v, c, m"):
+        LawFinder(time_budget_s=2).fit(
+            np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={"m_0": "kg"}, target_name="m"
+        )
     with pytest.raises(AutoalignError, match="bananas"):
         LawFinder(time_budget_s=2).fit(
             np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={**units, "v": "bananas"}, target_name="m"
