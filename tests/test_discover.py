@@ -173,3 +173,34 @@ def test_dimensional_analysis_reduces_the_problem(tmp_path) -> None:
         LawFinder(time_budget_s=2).fit(
             np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={**units, "v": "bananas"}, target_name="m"
         )
+
+
+def test_piston_streams_end_with_the_ideal_gas_law() -> None:
+    from autoalign.discover import discover_streams
+    from autoalign.discover.piston import simulate_piston
+
+    table = simulate_piston(800, seed=1)
+    known = {n: u for n, u in zip(table.names, table.units, strict=True) if u}
+    result = discover_streams(table.values, table.names, known, time_budget_s=15)
+    assert result.summary.n_independent == 3 and len(result.summary.variables) == 4
+    assert result.law is not None and result.law.found and result.law.r2 > 0.999
+    # P·V ∝ N·T, whichever variable the search chose to explain (V is the position times the area).
+    text = result.proportionality
+    assert text is not None, result.law.law
+    left, right = (set(side.split(" (")[0].strip().split("·")) for side in text.split("∝"))
+    assert {frozenset(left), frozenset(right)} == {frozenset({"P1", "x1"}), frozenset({"N1", "T1"})}
+
+
+def test_cli_variables_and_demo(tmp_path, workspace_path) -> None:
+    from autoalign.discover.piston import simulate_piston
+
+    csv_path, units_path = simulate_piston(600, seed=2).to_csv(tmp_path / "streams.csv")
+    shown = autoalign(
+        workspace_path, "discover", "variables", str(csv_path), "--units", str(units_path), "--time", "12"
+    )
+    assert "independent quantities: 3" in shown.stdout and "∝" in shown.stdout
+    demo = autoalign(workspace_path, "discover", "demo", "piston", "--samples", "600", "--time", "12")
+    assert "irrelevant sensors used by a summary variable: 0" in demo.stdout
+    assert "pressure" in demo.stdout and "∝" in demo.stdout
+    bad = autoalign(workspace_path, "discover", "demo", "rocket", check=False)
+    assert bad.returncode != 0 and "unknown system 'rocket'" in bad.stderr + bad.stdout

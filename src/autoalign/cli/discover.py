@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import orjson
+import sympy
 import typer
 from rich.table import Table as RichTable
 from rich.text import Text
@@ -47,9 +48,8 @@ def render_law(result) -> RichTable | Text:
     """The law (or "no law found") above the Pareto front."""
     table = RichTable("complexity", "held-out RMSE", "held-out R²", "expression", "from", title="Pareto front")
     for law in result.pareto_front:
-        table.add_row(
-            str(law.complexity), f"{law.test_rmse:.3g}", f"{law.test_r2:.6f}", Text(str(law.expression)), law.source
-        )
+        short = law.expression.xreplace({f: sympy.Float(f, 4) for f in law.expression.atoms(sympy.Float)})
+        table.add_row(str(law.complexity), f"{law.test_rmse:.3g}", f"{law.test_r2:.6f}", Text(str(short)), law.source)
     console.print(table)
     if not result.found:
         return Text(
@@ -60,3 +60,74 @@ def render_law(result) -> RichTable | Text:
         (f"{result.target} = {result.law}", "bold green"),
         f"\nheld-out R² {result.r2:.9f} · {result.seconds:.1f} s",
     )
+
+
+@app.command()
+def variables(
+    streams: Annotated[Path, typer.Argument(help="CSV of raw sensor streams, one column per sensor.")],
+    units: Annotated[Optional[Path], typer.Option(help="TOML mapping sensor names to their units.")] = None,
+    time_budget: Annotated[float, typer.Option("--time", help="Seconds the law search may take.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Find the few summary variables in many raw streams, then the law between them."""
+    from autoalign.discover import read_streams
+
+    matrix, names, known = read_streams(streams, units)
+    _report_streams(matrix, names, known, time_budget, seed)
+
+
+@app.command()
+def demo(
+    system: Annotated[str, typer.Argument(help="The simulated system: piston.")] = "piston",
+    samples: Annotated[int, typer.Option(help="Time steps simulated.")] = 2000,
+    time_budget: Annotated[float, typer.Option("--time", help="Seconds the law search may take.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+) -> None:
+    """Simulate a gas in a piston read by 200+ noisy sensors, and rediscover the ideal gas law."""
+    from autoalign.discover.piston import simulate_piston
+
+    if system != "piston":
+        raise typer.BadParameter(f"unknown system {system!r}; the demo has: piston")
+    table = simulate_piston(samples, seed=seed)
+    known = {name: unit for name, unit in zip(table.names, table.units, strict=True) if unit}
+    _say(f"simulated {len(table.names)} sensor streams over {samples} time steps (seed {seed})")
+    result = _report_streams(table.values, table.names, known, time_budget, seed)
+    truth = dict(zip(table.names, table.quantities, strict=True))
+    check = RichTable("summary variable", "its sensors measure (ground truth)", title="Check against the simulation")
+    for variable in result.summary.variables:
+        measured = sorted({truth[m] for m in variable.members})
+        check.add_row(variable.name, ", ".join(measured))
+    wrongly_used = [n for v in result.summary.variables for n in v.members if truth[n] == "irrelevant"]
+    console.print(check)
+    console.print(f"irrelevant sensors used by a summary variable: {len(wrongly_used)}")
+
+
+def _report_streams(matrix, names, known, time_budget: float, seed: int):
+    from autoalign.discover import discover_streams
+
+    result = discover_streams(matrix, names, known, time_budget_s=time_budget, seed=seed, progress=_say)
+    summary = result.summary
+    table = RichTable("variable", "units", "sensors", "members", "quality (mean R²)", title="Summary variables")
+    for variable in summary.variables:
+        members = ", ".join(variable.members[:6]) + (
+            f", … ({len(variable.members)})" if len(variable.members) > 6 else ""
+        )
+        table.add_row(
+            variable.name, variable.units or "?", str(len(variable.members)), Text(members), f"{variable.quality:.4f}"
+        )
+    console.print(table)
+    console.print(f"independent quantities: [bold]{summary.n_independent}[/bold] ({summary.method})")
+    console.print(
+        Text(
+            f"irrelevant sensors ({len(summary.irrelevant)}): "
+            + ", ".join(summary.irrelevant[:20])
+            + (" …" if len(summary.irrelevant) > 20 else "")
+        )
+    )
+    if result.law is None:
+        console.print("no summary variable depends on the others: there is no law to find between them")
+        return result
+    console.print(render_law(result.law))
+    if result.proportionality:
+        console.print(Text.assemble(("in words: ", "bold"), (result.proportionality, "bold green")))
+    return result

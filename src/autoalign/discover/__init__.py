@@ -11,12 +11,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import sympy
 
 from autoalign.discover.data import DataError, Table, read_csv
 from autoalign.discover.estimator import Law, LawFinder, NoLawFound
+from autoalign.discover.variables import SummaryVariables, find_summary_variables
 
-__all__ = ["DataError", "Law", "LawFinder", "LawResult", "NoLawFound", "Table", "find_law", "read_csv"]
+__all__ = [
+    "DataError",
+    "Law",
+    "LawFinder",
+    "LawResult",
+    "NoLawFound",
+    "StreamsResult",
+    "SummaryVariables",
+    "Table",
+    "discover_streams",
+    "find_law",
+    "find_summary_variables",
+    "read_csv",
+    "read_streams",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +86,94 @@ def fit_table(
         pareto_front=finder.pareto_front_,
         seconds=finder.seconds_,
     )
+
+
+#: An additive constant smaller than this share of the target's typical size does not hide a
+#: proportionality (it is what calibration errors left in summary variables look like).
+NEGLIGIBLE_OFFSET = 0.02
+
+
+def proportionality(target: str, law: sympy.Expr, typical: float) -> str | None:
+    """``T1 ∝ P1·x1/N1`` rendered as ``N1·T1 ∝ P1·x1`` for a law ``T1 = c·P1·x1/N1`` (a constant
+    times a product of powers, plus at most a negligible offset, which the text then states);
+    None for any other shape of law. ``typical`` is the target's typical magnitude."""
+    offset, rest = law.as_coeff_Add()
+    _, product = rest.as_coeff_Mul()
+    powers = product.as_powers_dict()
+    if not powers or not all(base.is_Symbol and exponent.is_Rational for base, exponent in powers.items()):
+        return None
+    if abs(float(offset)) > NEGLIGIBLE_OFFSET * typical:
+        return None
+
+    def side(terms: list[tuple[str, sympy.Rational]]) -> str:
+        return "·".join(name if exponent == 1 else f"{name}^{exponent}" for name, exponent in terms) or "1"
+
+    left = [(target, sympy.Integer(1))] + [(b.name, -e) for b, e in powers.items() if e < 0]
+    right = [(b.name, e) for b, e in powers.items() if e > 0]
+    text = f"{side(left)} ∝ {side(right)}"
+    if offset:
+        text += f" (up to an offset of {float(offset):.3g} in {target}, {abs(float(offset)) / typical:.1%} of its size)"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsResult:
+    """Summary variables found in raw streams, and the law between them (when one is dependent)."""
+
+    summary: SummaryVariables
+    law: LawResult | None
+
+    @property
+    def proportionality(self) -> str | None:
+        if not (self.law and self.law.found):
+            return None
+        typical = float(np.median(np.abs(self.summary.variable(self.law.target).values)))
+        return proportionality(self.law.target, self.law.law, typical)
+
+
+def discover_streams(
+    matrix: np.ndarray,
+    names: list[str],
+    units: dict[str, str] | None = None,
+    *,
+    time_budget_s: float = 60.0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> StreamsResult:
+    """From raw sensor streams to summary variables, then the law that ties the dependent one to
+    the rest (``discover variables`` and ``discover demo``)."""
+    say = progress or (lambda _message: None)
+    summary = find_summary_variables(matrix, names, units, seed=seed)
+    say(
+        f"{len(summary.variables)} summary variables, {summary.n_independent} independent;"
+        f" {len(summary.irrelevant)} sensors irrelevant"
+    )
+    if not summary.dependences:
+        return StreamsResult(summary, None)
+    target = max(summary.dependences, key=lambda d: d.r2).variable
+    values, variable_names, variable_units = summary.table()
+    known = dict(zip(variable_names, variable_units, strict=True))
+    say(f"{target} depends on the others: looking for the law")
+    law = fit_table(
+        Table(variable_names, values),
+        target,
+        units=known if all(known.values()) else None,
+        time_budget_s=time_budget_s,
+        seed=seed,
+        progress=progress,
+    )
+    return StreamsResult(summary, law)
+
+
+def read_streams(path: Path, units_path: Path | None = None) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    """A CSV of raw streams (empty cells are dropouts) and, optionally, its units TOML."""
+    table = read_csv(path)
+    units: dict[str, str] = {}
+    if units_path is not None:
+        from autoalign.discover.units import read_units_text
+
+        units = {name: str(text) for name, text in read_units_text(units_path).items()}
+    return table.values, table.names, units
 
 
 def find_law(

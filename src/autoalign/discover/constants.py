@@ -39,10 +39,15 @@ def snap(
     expression: sympy.Expr,
     loss: Callable[[sympy.Expr], float],
     *,
+    refit: Callable[[sympy.Expr], sympy.Expr] = lambda e: e,
     tolerance: float = 0.02,
 ) -> sympy.Expr:
     """Replace float constants by simple numbers, one at a time, while ``loss`` (an RMSE) stays
-    within ``tolerance`` (relative) of the unsnapped expression's, or below a tiny absolute floor."""
+    within ``tolerance`` (relative) of the unsnapped expression's, or below a tiny absolute floor.
+
+    After each replacement ``refit`` re-fits the constants still free: dropping an offset of
+    1.8 K from a law of temperatures is only fair once the scale has adjusted to its absence.
+    """
     best_loss = loss(expression)
     allowed = best_loss * (1 + tolerance) + 1e-12
     for constant in sorted(expression.atoms(sympy.Float), key=lambda f: -abs(float(f))):
@@ -50,11 +55,37 @@ def snap(
             continue
         for option in snap_candidates(float(constant)):
             trial = expression.xreplace({constant: option})
+            if trial.atoms(sympy.Float):
+                trial = refit(trial)
             trial_loss = loss(trial)
             if np.isfinite(trial_loss) and trial_loss <= allowed:
                 expression = trial
                 break
     return expression
+
+
+def refit_floats(expression: sympy.Expr, variables: list[sympy.Symbol], x: np.ndarray, y: np.ndarray) -> sympy.Expr:
+    """The expression with its float constants re-fitted to the data (least squares from their
+    current values); unchanged when the fit fails."""
+    floats = sorted(expression.atoms(sympy.Float), key=float)
+    if not floats:
+        return expression
+    parameters = sympy.symbols(f"k0:{len(floats)}")
+    function = sympy.lambdify(
+        [parameters, variables], expression.xreplace(dict(zip(floats, parameters, strict=True))), modules="numpy"
+    )
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            out = np.asarray(function(theta, list(x.T)), dtype=float) - y
+        return np.clip(np.where(np.isfinite(out), out, 1e6), -1e6, 1e6)
+
+    try:
+        with np.errstate(all="ignore"):
+            result = least_squares(residuals, np.array([float(f) for f in floats]), method="lm", max_nfev=200)
+    except (ValueError, np.linalg.LinAlgError):
+        return expression
+    return expression.xreplace({f: sympy.Float(t, 12) for f, t in zip(floats, result.x, strict=True)})
 
 
 def fit_constants(

@@ -64,6 +64,9 @@ def read_csv(path: Path) -> Table:
         if len(row) != len(names):
             raise DataError(f"{path}:{line}: {len(row)} cells for {len(names)} columns")
         for column, cell in enumerate(row):
+            if not cell.strip():  # a dropout: kept as missing for whoever reads the table
+                values[line - 2, column] = np.nan
+                continue
             try:
                 values[line - 2, column] = float(cell)
             except ValueError:

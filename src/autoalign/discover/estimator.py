@@ -26,7 +26,7 @@ import numpy as np
 import sympy
 
 from autoalign.discover.brute_force import BruteForce
-from autoalign.discover.constants import fit_constants, snap
+from autoalign.discover.constants import fit_constants, refit_floats, snap
 from autoalign.errors import AutoalignError
 
 #: Rows used by the enumeration (each expression is evaluated on these only).
@@ -264,7 +264,11 @@ class LawFinder:
         best = sorted(laws, key=lambda law: law.test_rmse)[:8]
         snapped = []
         for law in best:
-            expression = snap(law.expression, lambda e: self._rmse(e, self._x_train, self._y_train))
+            expression = snap(
+                law.expression,
+                lambda e: self._rmse(e, self._x_train, self._y_train),
+                refit=lambda e: refit_floats(e, self.symbols_, self._x_train[:FIT_ROWS], self._y_train[:FIT_ROWS]),
+            )
             if expression != law.expression:
                 candidate = self._law(expression, law.source + ", snapped")
                 if candidate is not None:
@@ -371,9 +375,10 @@ def _pareto(laws: list[Law]) -> list[Law]:
     return front
 
 
-def _choose(front: list[Law], tolerance: float = 0.05) -> Law | None:
-    """The simplest law on the front within ``tolerance`` of the best error (noise makes the best
-    a slight overfit)."""
+def _choose(front: list[Law], tolerance: float = 0.1) -> Law | None:
+    """The simplest law on the front within ``tolerance`` of the best error: noise, and errors of
+    measurement that are not noise (calibration left in summary variables), make the most accurate
+    candidate an overfit that bends itself to them."""
     if not front:
         return None
     best = min(law.test_rmse for law in front)

@@ -300,8 +300,10 @@ def parse_units_table(table: Mapping[str, object], source: str) -> dict[str, Dim
     return dimensions
 
 
-def read_units_file(path: str | Path) -> dict[str, Dimension]:
-    """Column name -> dimension from a TOML file of ``column = "units"`` lines, at top level or in ``[units]``."""
+def read_units_text(path: str | Path) -> dict[str, object]:
+    """Column name -> units as written (checked by whoever parses them), from a TOML file of
+    ``column = "units"`` lines, at top level or in ``[units]``. The text matters where scale does
+    (kPa, degC), as in sensor calibration."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -311,5 +313,9 @@ def read_units_file(path: str | Path) -> dict[str, Dimension]:
         raise UnitsError(f"cannot read units file {path}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise UnitsError(f"units file {path} is not valid TOML: {error}") from None
-    table = data["units"] if isinstance(data.get("units"), dict) else data
-    return parse_units_table(table, str(path))
+    return dict(data["units"] if isinstance(data.get("units"), dict) else data)
+
+
+def read_units_file(path: str | Path) -> dict[str, Dimension]:
+    """Column name -> dimension, from a file :func:`read_units_text` reads."""
+    return parse_units_table(read_units_text(path), str(path))
