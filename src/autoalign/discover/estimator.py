@@ -157,11 +157,7 @@ class LawFinder:
             laws.extend(self._brute_force(view, train, rng, max(share, 1.0)))
             if _exact(laws):
                 break
-        if (
-            self.use_gp
-            and time.perf_counter() < deadline - 2
-            and not _exact(laws)
-        ):
+        if self.use_gp and time.perf_counter() < deadline - 2 and not _exact(laws):
             view = views[0]
             say(f"genetic programming on {view.name}")
             laws.extend(self._genetic(view, train, deadline - time.perf_counter()))
