@@ -15,7 +15,15 @@ import sympy
 from scipy.optimize import least_squares
 
 #: Known constants a snapped value may be a simple multiple of.
-KNOWN = (sympy.pi, sympy.E, sympy.sqrt(2), sympy.sqrt(3), sympy.sqrt(sympy.pi), sympy.sqrt(2 * sympy.pi))
+KNOWN = (
+    sympy.pi,
+    sympy.pi**2,
+    sympy.E,
+    sympy.sqrt(2),
+    sympy.sqrt(3),
+    sympy.sqrt(sympy.pi),
+    sympy.sqrt(2 * sympy.pi),
+)
 MAX_DENOMINATOR = 12
 
 
@@ -31,7 +39,11 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
         ratio = Fraction(value * float(base)).limit_denominator(MAX_DENOMINATOR)
         if ratio != 0:
             found.append(sympy.Rational(ratio.numerator, ratio.denominator) / base)
-    found.sort(key=lambda e: (abs(float(e) - value) / (abs(value) + 1e-300) > 1e-3, sympy.count_ops(e)))
+    def closeness(e: sympy.Expr) -> tuple[bool, bool, int]:
+        error = abs(float(e) - value) / (abs(value) + 1e-300)
+        return error > 1e-6, error > 1e-3, sympy.count_ops(e)
+
+    found.sort(key=closeness)
     return [sympy.Integer(0)] + [e for e in found if abs(float(e) - value) <= 1e-2 * abs(value) + 1e-12]
 
 

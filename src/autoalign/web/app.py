@@ -12,7 +12,7 @@ from starlette.responses import Response
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.library import Library
 from autoalign.loom import Loom
-from autoalign.web import routes_library, routes_loom, security
+from autoalign.web import routes_discover, routes_library, routes_loom, security
 from autoalign.web.templating import NAV, STATIC_DIR, error_response
 from autoalign.web.uploads import RecentUploads
 
@@ -28,6 +28,7 @@ def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_library.router)
     app.include_router(routes_loom.router)
+    app.include_router(routes_discover.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
