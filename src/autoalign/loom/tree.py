@@ -522,7 +522,7 @@ class Tree:
         """Descend from the node (default: the current one) by random children to a leaf, skipping
         archived nodes, and make the leaf current."""
         rng = rng or random.Random()
-        at = node_id if node_id is not None else self.info().current_id
+        at = node_id if node_id is not None else self._current_id()
         self.node(at)
         while True:
             options = [
@@ -621,6 +621,10 @@ class Tree:
         )
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _current_id(self) -> int:
+        row = self.db.execute("SELECT coalesce(current_id, root_id) FROM loom_trees WHERE id = ?", (self.id,))
+        return row.fetchone()[0]
 
     def _live(self, tx: sqlite3.Connection, node_id: int) -> None:
         row = tx.execute("SELECT deleted FROM loom_nodes WHERE id = ? AND tree_id = ?", (node_id, self.id)).fetchone()
