@@ -180,7 +180,7 @@ def test_piston_streams_end_with_the_ideal_gas_law() -> None:
     from autoalign.discover.piston import simulate_piston
 
     table = simulate_piston(800, seed=1)
-    known = {n: u for n, u in zip(table.names, table.units, strict=True) if u}
+    known = table.known_units()
     result = discover_streams(table.values, table.names, known, time_budget_s=15)
     assert result.summary.n_independent == 3 and len(result.summary.variables) == 4
     assert result.law is not None and result.law.found and result.law.r2 > 0.999

@@ -8,13 +8,13 @@ applies the ones not yet applied, each in its own transaction.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 
 from autoalign.config import Settings, load_settings
@@ -137,7 +137,12 @@ class Workspace:
 
 
 def _migrations_of(package: str) -> list[tuple[int, str, str]]:
-    folder = resources.files(package) / "migrations"
+    """The package's migrations, found without importing the package: opening a workspace must
+    not load every capability's dependencies (sympy and scipy cost 0.8 s)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WorkspaceError(f"cannot find the migrations of {package}")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "migrations"
     found = []
     for entry in folder.iterdir():
         if match := _MIGRATION_NAME.match(entry.name):

@@ -89,7 +89,7 @@ def demo(
     if system != "piston":
         raise typer.BadParameter(f"unknown system {system!r}; the demo has: piston")
     table = simulate_piston(samples, seed=seed)
-    known = {name: unit for name, unit in zip(table.names, table.units, strict=True) if unit}
+    known = table.known_units()
     _say(f"simulated {len(table.names)} sensor streams over {samples} time steps (seed {seed})")
     result = _report_streams(table.values, table.names, known, time_budget, seed)
     truth = dict(zip(table.names, table.quantities, strict=True))

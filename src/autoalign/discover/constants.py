@@ -39,6 +39,7 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
         ratio = Fraction(value * float(base)).limit_denominator(MAX_DENOMINATOR)
         if ratio != 0:
             found.append(sympy.Rational(ratio.numerator, ratio.denominator) / base)
+
     def closeness(e: sympy.Expr) -> tuple[bool, bool, int]:
         error = abs(float(e) - value) / (abs(value) + 1e-300)
         return error > 1e-6, error > 1e-3, sympy.count_ops(e)
@@ -67,6 +68,8 @@ def snap(
             continue
         for option in snap_candidates(float(constant)):
             trial = expression.xreplace({constant: option})
+            if trial.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+                continue
             if trial.atoms(sympy.Float):
                 trial = refit(trial)
             trial_loss = loss(trial)

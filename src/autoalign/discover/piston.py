@@ -56,6 +56,10 @@ class SensorTable:
     quantities: list[str]
     state: dict[str, np.ndarray]
 
+    def known_units(self) -> dict[str, str]:
+        """Sensor name -> units, for the sensors whose units are known (what a user would have)."""
+        return {name: unit for name, unit in zip(self.names, self.units, strict=True) if unit}
+
     def to_csv(self, path: str | Path) -> tuple[Path, Path]:
         """Write the streams as CSV (one column per sensor, empty cells for dropouts) and the known
         units as ``<stem>.units.toml`` next to it (``[units]`` table; unknown units are left out).

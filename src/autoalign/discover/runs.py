@@ -25,6 +25,7 @@ from typing import Any, Literal
 import orjson
 
 from autoalign.errors import AutoalignError, NotFoundError
+from autoalign.processes import process_alive
 from autoalign.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -196,10 +197,4 @@ def _still_running(workspace: Workspace, run_id: int, pid: int) -> bool:
     if pid == os.getpid():
         with _active_lock:
             return (workspace.path, run_id) in _active
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, but another user's
-        return True
-    return True
+    return process_alive(pid)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from autoalign.errors import AutoalignError
+from autoalign.processes import process_alive
 from autoalign.workspace import Workspace
 
 
@@ -26,18 +27,6 @@ class Job:
         return self.done / self.total if self.total else 1.0
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def latest(workspace: Workspace, kind: str) -> Job | None:
     """The most recent job of ``kind``; a 'running' job whose process died reads 'interrupted'."""
     row = workspace.db.execute(
@@ -48,7 +37,7 @@ def latest(workspace: Workspace, kind: str) -> Job | None:
     if row is None:
         return None
     job = Job(*row)
-    if job.state == "running" and not _alive(job.pid):
+    if job.state == "running" and not process_alive(job.pid):
         return _replace_state(job, "interrupted")
     return job
 

@@ -29,8 +29,7 @@ from autoalign.discover.runs import Progress, Run
 from autoalign.discover.units import parse_units_table, read_units_text
 from autoalign.errors import AutoalignError
 from autoalign.loom.tree import MAX_ID
-from autoalign.web.routes_loom import when
-from autoalign.web.templating import page
+from autoalign.web.templating import page, when
 from autoalign.workspace import Workspace
 
 #: Largest table the page takes; bigger ones are for ``autoalign discover fit``, which reads a file.
@@ -183,7 +182,7 @@ def demo_work(samples: int, budget: float, seed: int) -> runs.Work:
     def work(progress: Progress) -> dict[str, Any]:
         sensors = simulate_piston(samples, seed=seed)
         progress(f"simulated {len(sensors.names)} sensor streams over {samples} time steps (seed {seed})")
-        known = {name: unit for name, unit in zip(sensors.names, sensors.units, strict=True) if unit}
+        known = sensors.known_units()
         result = discover_streams(
             sensors.values, sensors.names, known, time_budget_s=budget, seed=seed, progress=progress
         )

@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import logging
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
@@ -25,7 +24,7 @@ from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom import BUILTIN_TAGS, ContinuationDone, GenerationEvent, Loom, Node, Started, Tree
 from autoalign.loom.tree import MAX_ID
 from autoalign.models import TokenEvent
-from autoalign.web.templating import page
+from autoalign.web.templating import page, when
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +188,6 @@ async def generation_stream(
 
 
 # -- pages -------------------------------------------------------------------------------------------
-def when(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
-
-
 @router.get("/loom", response_class=HTMLResponse)
 def loom_page(request: Request, loom: LoomDep) -> HTMLResponse:
     """Every tree, most recently changed first, and the form that starts a new one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -75,3 +76,8 @@ def error_response(request: Request, status_code: int, message: str, headers: di
     response = page(request, "error.html", context, status_code)
     response.headers.update(headers or {})
     return response
+
+
+def when(timestamp: float) -> str:
+    """A stored time as the pages show it: local, to the minute."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
