@@ -108,16 +108,9 @@ class BruteForce:
         """
         started = time.perf_counter()
         standardized = _standardize(np.atleast_2d(targets)).T
-        levels: dict[int, _Level] = {}
         seen: set[bytes] = set()
+        levels = {1: self._leaves(sample_x, seen)}
         found: list[Candidate] = []
-        n_vars = sample_x.shape[1]
-        leaf_values = np.vstack([sample_x.T, np.ones((1, sample_x.shape[0]))])
-        leaf_index = np.arange(-1, n_vars)[np.r_[1 : n_vars + 1, 0]]
-        zeros = np.zeros(n_vars + 1, dtype=np.int64)
-        levels[1] = self._dedupe(
-            _Level(leaf_values, zeros + _CODE[_LEAF], zeros, leaf_index, zeros, zeros), seen, keep_constant=True
-        )
         for size in range(1, self.max_size + 1):
             if size > 1:
                 if time.perf_counter() - started > self.time_budget_s:
@@ -142,6 +135,26 @@ class BruteForce:
                 break
         found.sort(key=lambda c: (-c.r2, c.size))
         return found
+
+    def features(self, sample_x: np.ndarray) -> tuple[np.ndarray, list[sympy.Expr]]:
+        """Every distinct non-constant expression up to ``max_size``: values (one row each) and
+        expressions, for sparse regression over them."""
+        seen: set[bytes] = set()
+        levels = {1: self._leaves(sample_x, seen)}
+        for size in range(2, self.max_size + 1):
+            levels[size] = self._grow(levels, size, seen)
+        rows = [(size, row) for size, level in levels.items() for row in range(len(level))]
+        expressions = [self._sympy(levels, size, row) for size, row in rows]
+        keep = [i for i, e in enumerate(expressions) if e.free_symbols]
+        values = np.vstack([levels[size].values[row] for size, row in rows])[keep] if rows else np.empty((0, 0))
+        return values, [expressions[i] for i in keep]
+
+    def _leaves(self, sample_x: np.ndarray, seen: set[bytes]) -> _Level:
+        n_vars = sample_x.shape[1]
+        values = np.vstack([sample_x.T, np.ones((1, sample_x.shape[0]))])
+        index = np.arange(-1, n_vars)[np.r_[1 : n_vars + 1, 0]]
+        zeros = np.zeros(n_vars + 1, dtype=np.int64)
+        return self._dedupe(_Level(values, zeros + _CODE[_LEAF], zeros, index, zeros, zeros), seen, keep_constant=True)
 
     def _grow(self, levels: dict[int, _Level], size: int, seen: set[bytes]) -> _Level:
         parts: list[_Level] = []

@@ -25,6 +25,8 @@ KNOWN = (
     sympy.sqrt(2 * sympy.pi),
 )
 MAX_DENOMINATOR = 12
+#: Larger numerators are not "simple numbers": 146815/9 is a rounded float, not a law's constant.
+MAX_NUMERATOR = 64
 
 
 def snap_candidates(value: float) -> list[sympy.Expr]:
@@ -32,12 +34,11 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
     found: list[sympy.Expr] = []
     for base in (sympy.Integer(1), *KNOWN):
         ratio = Fraction(value / float(base)).limit_denominator(MAX_DENOMINATOR)
-        if ratio == 0:
-            continue
-        found.append(sympy.Rational(ratio.numerator, ratio.denominator) * base)
+        if ratio != 0 and abs(ratio.numerator) <= MAX_NUMERATOR:
+            found.append(sympy.Rational(ratio.numerator, ratio.denominator) * base)
     for base in KNOWN:  # 1/(4π) and the like
         ratio = Fraction(value * float(base)).limit_denominator(MAX_DENOMINATOR)
-        if ratio != 0:
+        if ratio != 0 and abs(ratio.numerator) <= MAX_NUMERATOR:
             found.append(sympy.Rational(ratio.numerator, ratio.denominator) / base)
 
     def closeness(e: sympy.Expr) -> tuple[bool, bool, int]:
@@ -63,9 +64,12 @@ def snap(
     """
     best_loss = loss(expression)
     allowed = best_loss * (1 + tolerance) + 1e-12
-    for constant in sorted(expression.atoms(sympy.Float), key=lambda f: -abs(float(f))):
-        if constant not in expression.atoms(sympy.Float):
-            continue
+    kept: set[float] = set()  # values that would not snap (a refit gives them new Float objects)
+    for _ in range(2 * len(expression.atoms(sympy.Float))):
+        pending = [f for f in expression.atoms(sympy.Float) if round(float(f), 9) not in kept]
+        if not pending:
+            break
+        constant = max(pending, key=lambda f: abs(float(f)))
         for option in snap_candidates(float(constant)):
             trial = expression.xreplace({constant: option})
             if trial.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
@@ -76,6 +80,8 @@ def snap(
             if np.isfinite(trial_loss) and trial_loss <= allowed:
                 expression = trial
                 break
+        else:
+            kept.add(round(float(constant), 9))
     return expression
 
 
@@ -91,9 +97,7 @@ def refit_floats(expression: sympy.Expr, variables: list[sympy.Symbol], x: np.nd
     )
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            out = np.asarray(function(theta, list(x.T)), dtype=float) - y
-        return np.clip(np.where(np.isfinite(out), out, 1e6), -1e6, 1e6)
+        return _residuals(function, theta, x, y)
 
     try:
         with np.errstate(all="ignore"):
@@ -125,9 +129,7 @@ def fit_constants(
     function = sympy.lambdify([parameters, variables], model, modules="numpy")
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            out = np.asarray(function(theta, list(x.T)), dtype=float) - y
-        return np.clip(np.where(np.isfinite(out), out, 1e6), -1e6, 1e6)
+        return _residuals(function, theta, x, y)
 
     start_values = _affine_start(expression, variables, x, y)
     best: tuple[float, np.ndarray] | None = None
@@ -167,3 +169,14 @@ def _scale_starts(count: int) -> list[tuple[float, ...]]:
         for value in (-1.0, 0.5, 2.0):
             starts.append(tuple(value if i == j else 1.0 for i in range(count)))
     return starts
+
+
+def _residuals(function: Callable, theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Model minus data, with values the model cannot take (complex, infinite, NaN) made large but
+    finite, so least squares steers away from them instead of failing."""
+    with np.errstate(all="ignore"):
+        try:
+            out = np.asarray(function(theta, list(x.T)), dtype=float) - y
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return np.full(y.shape, 1e6)
+    return np.clip(np.where(np.isfinite(out), out, 1e6), -1e6, 1e6)

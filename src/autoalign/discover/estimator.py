@@ -27,12 +27,18 @@ import sympy
 
 from autoalign.discover.brute_force import BruteForce
 from autoalign.discover.constants import fit_constants, refit_floats, snap
+from autoalign.discover.sparse import sparse_sum
 from autoalign.errors import AutoalignError
 
 #: Rows used by the enumeration (each expression is evaluated on these only).
 SAMPLE_ROWS = 64
 #: Rows used to fit constants (more would not change them, only cost time).
 FIT_ROWS = 2000
+#: Rows and largest term size of sparse sums.
+SUM_ROWS = 256
+SUM_TERM_SIZE = 4
+#: Above this many variables, terms are one size smaller (their number grows as variables**size).
+SUM_SMALL_PROBLEM = 4
 #: Candidates of each view whose constants are fitted.
 REFINE = 12
 #: Larger expressions are not simplified (sympy's simplify can take minutes on them).
@@ -226,11 +232,38 @@ class LawFinder:
         search = BruteForce(view.symbols, max_size=self.max_size, time_budget_s=budget_s * 0.5)
         candidates = search.search(x[sample], targets)
         laws: list[Law] = []
+        # Sums are cheap and, when one is exact, spare the constant fitting of every shape.
+        if not (candidates and candidates[0].r2 > 1 - 1e-12):
+            laws.extend(self._sums(view, x, y, transforms, rng))
+            if _exact(laws):
+                return laws
         stop_at = time.perf_counter() + budget_s * 0.5
         for candidate in candidates[:REFINE]:
             if time.perf_counter() > stop_at:
                 break
             laws.extend(self._refined(view, candidate.expression, transforms[candidate.target], x, y, "brute force"))
+        return laws
+
+    def _sums(
+        self, view: _View, x: np.ndarray, y: np.ndarray, transforms: list[_TargetTransform], rng: np.random.Generator
+    ) -> list[Law]:
+        """Sparse sums of small terms (``sparse.py``) for the target and each of its transforms."""
+        rows = rng.choice(len(y), size=min(SUM_ROWS, len(y)), replace=False)
+        size = SUM_TERM_SIZE if len(view.symbols) <= SUM_SMALL_PROBLEM else SUM_TERM_SIZE - 1
+        features, terms = BruteForce(view.symbols, max_size=size).features(x[rows])
+        laws = []
+        for transform in transforms:
+            with np.errstate(all="ignore"):
+                target = transform.forward(y[rows])
+            total = sparse_sum(features, terms, target)
+            if total is None:
+                continue
+            try:
+                expression = view.to_original(transform.inverse(total))
+            except (TypeError, ValueError, ZeroDivisionError):
+                continue
+            if (law := self._law(expression, "sparse sum")) is not None:
+                laws.append(law)
         return laws
 
     def _refined(
