@@ -41,7 +41,7 @@ SUM_TERM_SIZE = 4
 SUM_SMALL_PROBLEM = 4
 #: Candidates of each view whose constants are fitted.
 REFINE = 12
-#: Larger expressions are not simplified (sympy's simplify can take minutes on them).
+#: Larger expressions are left as they are (even the cheap rewrites grow with size).
 MAX_SIMPLIFY_OPS = 40
 #: Below this held-out R² nothing is called a law.
 MIN_R2 = 0.9
@@ -316,8 +316,9 @@ class LawFinder:
         return Law(expression, _complexity(expression), train_rmse, test_rmse, _r2(self._y_test, predicted), source)
 
     def _simplified(self, expression: sympy.Expr) -> sympy.Expr:
-        """Simplify knowing which variables are positive in the data (so sqrt(c**2) is c), and
-        hand the result back in the estimator's own (real) symbols.
+        """Tidy knowing which variables are positive in the data (so sqrt(c**2) is c), and hand the
+        result back in the estimator's own (real) symbols. Only cheap rewrites: sympy's simplify
+        can take minutes, or all memory, on expressions brute force turns up.
 
         Powers are also denested as if every base were positive (sqrt(1/x) -> 1/sqrt(x)); where
         that is wrong for the data, the law's errors, measured after this step, say so.
@@ -329,7 +330,7 @@ class LawFinder:
             for s, column in zip(self.symbols_, self._x_train.T, strict=True)
             if np.all(column > 0)
         }
-        simpler = sympy.powdenest(sympy.simplify(expression.xreplace(positive)), force=True)
+        simpler = sympy.powdenest(sympy.powsimp(sympy.factor_terms(expression.xreplace(positive))), force=True)
         return simpler.xreplace({p: s for s, p in positive.items()})
 
     def _evaluate(self, expression: sympy.Expr, x: np.ndarray) -> np.ndarray:
