@@ -1,13 +1,14 @@
 """Generation throughput of the embedded model, and the Loom's overhead over raw llama-cpp-python.
 
-    .venv/bin/python bench/loom_generate.py [--rounds 5]
+    .venv/bin/python bench/loom_generate.py [--rounds 3]
 
 Workload: 4 continuations of 64 tokens of a ~400-token prompt, temperature 0.9, no top-k or
 min-p cut, Gemma 3 270M (base, Q4_K_M), 2 threads, a 1,024-token context for every system.
 Systems, measured in alternation within each round so that drifts in machine load hit all alike:
 
 - raw: llama-cpp-python's ``create_completion``, called 4 times (its prompt cache reused);
-- raw + logprobs: the same with ``logprobs=5``, which needs a second model with ``logits_all=True``;
+- raw + logprobs: the same with ``logprobs=5``, which needs a second model with ``logits_all=True``
+  (one continuation per round: it is 30 times slower);
 - model: autoalign's ``LlamaCppModel.complete(n=4)``, without and with 5 alternatives per token;
 - Loom: ``Loom.generate`` into a tree in a workspace (SQLite writes included), without and with
   logprobs.
@@ -41,9 +42,9 @@ BASE_PROMPT = (
 ) * 6
 
 
-def raw_run(llm, prompt: str, logprobs: int | None) -> int:
+def raw_run(llm, prompt: str, logprobs: int | None, n: int = N) -> int:
     tokens = 0
-    for _ in range(N):
+    for _ in range(n):
         out = llm.create_completion(
             prompt,
             max_tokens=MAX_TOKENS,
@@ -59,7 +60,7 @@ def raw_run(llm, prompt: str, logprobs: int | None) -> int:
 
 
 def main() -> None:
-    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
     from llama_cpp import Llama
 
     path = embedded_model_path()
@@ -86,7 +87,8 @@ def main() -> None:
         "raw llama-cpp-python": lambda p: raw_run(raw, p, None),
         "autoalign model": lambda p: model_run(p, 0),
         "autoalign Loom": lambda p: loom_run(p, 0),
-        "raw llama-cpp-python, logprobs=5 (logits_all)": lambda p: raw_run(raw_lp, p, 5),
+        # One continuation only: at about 2.5 tokens/s, four would take minutes per round.
+        "raw llama-cpp-python, logprobs=5 (logits_all)": lambda p: raw_run(raw_lp, p, 5, n=1),
         "autoalign model, logprobs=5": lambda p: model_run(p, 5),
         "autoalign Loom, logprobs=5": lambda p: loom_run(p, 5),
     }

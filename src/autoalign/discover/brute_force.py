@@ -14,6 +14,7 @@ squared correlation), so scale and offset never need to be searched for.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,8 @@ BINARY = {
 }
 #: Significant digits two expressions must share on every sample row to count as the same.
 SIGNATURE_DIGITS = 9
+#: Candidate expressions evaluated at once (x 64 sample rows x 8 bytes: about 100 MB).
+BLOCK_ROWS = 200_000
 #: Largest magnitude kept; bigger values come from overflowing compositions, not laws.
 MAX_MAGNITUDE = 1e12
 
@@ -115,7 +118,7 @@ class BruteForce:
             if size > 1:
                 if time.perf_counter() - started > self.time_budget_s:
                     break
-                levels[size] = self._grow(levels, size, seen)
+                levels[size] = self._grow(levels, size, seen, started + self.time_budget_s)
             level = levels[size]
             if not len(level):
                 continue
@@ -156,28 +159,48 @@ class BruteForce:
         zeros = np.zeros(n_vars + 1, dtype=np.int64)
         return self._dedupe(_Level(values, zeros + _CODE[_LEAF], zeros, index, zeros, zeros), seen, keep_constant=True)
 
-    def _grow(self, levels: dict[int, _Level], size: int, seen: set[bytes]) -> _Level:
-        parts: list[_Level] = []
+    def _grow(self, levels: dict[int, _Level], size: int, seen: set[bytes], deadline: float = float("inf")) -> _Level:
+        """The expressions of ``size`` nodes, built in blocks of at most :data:`BLOCK_ROWS` and
+        deduplicated block by block, until the level holds ``max_level_rows`` or time is up.
+
+        Building a level whole took gigabytes at 6 to 9 variables (millions of pairs x 64 rows).
+        """
+        kept: list[_Level] = []
+        count = 0
+        with np.errstate(all="ignore"):
+            for block in self._blocks(levels, size):
+                if count >= self.max_level_rows or time.perf_counter() > deadline:
+                    break
+                fresh = self._dedupe(block, seen, limit=self.max_level_rows - count)
+                kept.append(fresh)
+                count += len(fresh)
+        if not kept:
+            empty = np.zeros(0, dtype=np.int64)
+            return _Level(np.empty((0, levels[1].values.shape[1])), empty, empty, empty, empty, empty)
+        return _Level(*(np.concatenate([getattr(p, f) for p in kept]) for f in _Level.__slots__))
+
+    def _blocks(self, levels: dict[int, _Level], size: int) -> Iterator[_Level]:
+        """Candidate expressions of ``size`` nodes: unary operators on the level below, then binary
+        operators on every split of the remaining nodes, in blocks of bounded size."""
         below = levels[size - 1]
         rows = np.arange(len(below))
-        with np.errstate(all="ignore"):
-            for name in self.unary:
-                parts.append(
-                    _Level(
-                        UNARY[name][0](below.values),
-                        np.full(len(below), _CODE[name]),
-                        np.full(len(below), size - 1),
-                        rows,
-                        np.zeros(len(below), dtype=np.int64),
-                        np.zeros(len(below), dtype=np.int64),
-                    )
-                )
-            for left_size in range(1, size - 1):
-                right_size = size - 1 - left_size
-                left, right = levels[left_size], levels[right_size]
-                if not len(left) or not len(right):
-                    continue
-                a, b = np.meshgrid(np.arange(len(left)), np.arange(len(right)), indexing="ij")
+        for name in self.unary:
+            yield _Level(
+                UNARY[name][0](below.values),
+                np.full(len(below), _CODE[name]),
+                np.full(len(below), size - 1),
+                rows,
+                np.zeros(len(below), dtype=np.int64),
+                np.zeros(len(below), dtype=np.int64),
+            )
+        for left_size in range(1, size - 1):
+            right_size = size - 1 - left_size
+            left, right = levels[left_size], levels[right_size]
+            if not len(left) or not len(right):
+                continue
+            step = max(1, BLOCK_ROWS // len(right))
+            for start in range(0, len(left), step):
+                a, b = np.meshgrid(np.arange(start, min(start + step, len(left))), np.arange(len(right)), indexing="ij")
                 a, b = a.ravel(), b.ravel()
                 for name in self.binary:
                     function, _, commutative = BINARY[name]
@@ -185,24 +208,19 @@ class BruteForce:
                         continue
                     pick = a <= b if commutative and left_size == right_size else slice(None)
                     aa, bb = a[pick], b[pick]
-                    parts.append(
-                        _Level(
-                            function(left.values[aa], right.values[bb]),
-                            np.full(len(aa), _CODE[name]),
-                            np.full(len(aa), left_size),
-                            aa,
-                            np.full(len(aa), right_size),
-                            bb,
-                        )
+                    yield _Level(
+                        function(left.values[aa], right.values[bb]),
+                        np.full(len(aa), _CODE[name]),
+                        np.full(len(aa), left_size),
+                        aa,
+                        np.full(len(aa), right_size),
+                        bb,
                     )
-        if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return _Level(np.empty((0, below.values.shape[1])), empty, empty, empty, empty, empty)
-        merged = _Level(*(np.concatenate([getattr(p, f) for p in parts]) for f in _Level.__slots__))
-        return self._dedupe(merged, seen)
 
-    def _dedupe(self, level: _Level, seen: set[bytes], *, keep_constant: bool = False) -> _Level:
-        """Drop non-finite, huge, constant and already-seen expressions; cap the level's size."""
+    def _dedupe(
+        self, level: _Level, seen: set[bytes], *, keep_constant: bool = False, limit: int | None = None
+    ) -> _Level:
+        """Drop non-finite, huge, constant and already-seen expressions; keep at most ``limit``."""
         values = level.values
         with np.errstate(all="ignore"):
             finite = np.isfinite(values).all(axis=1) & (np.abs(values) < MAX_MAGNITUDE).all(axis=1)
@@ -217,7 +235,7 @@ class BruteForce:
                 continue
             seen.add(key)
             kept.append(int(ok[index]))
-            if len(kept) >= self.max_level_rows:
+            if len(kept) >= (self.max_level_rows if limit is None else limit):
                 break
         pick = np.array(kept, dtype=np.int64)
         return _Level(*(getattr(level, f)[pick] for f in _Level.__slots__))

@@ -27,6 +27,8 @@ KNOWN = (
 MAX_DENOMINATOR = 12
 #: Larger numerators are not "simple numbers": 146815/9 is a rounded float, not a law's constant.
 MAX_NUMERATOR = 64
+#: Largest numerator and denominator of a multiple of a known constant.
+SMALL_MULTIPLE = 4
 
 
 def snap_candidates(value: float) -> list[sympy.Expr]:
@@ -40,6 +42,9 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
         ratio = Fraction(value * float(base)).limit_denominator(MAX_DENOMINATOR)
         if ratio != 0 and abs(ratio.numerator) <= MAX_NUMERATOR:
             found.append(sympy.Rational(ratio.numerator, ratio.denominator) / base)
+    # Many fractions times many constants can hit any number: beyond small multiples of a known
+    # constant (π/2, 3/(4π)), a match is numerology, not a law's constant.
+    found = [e for e in found if e.is_Rational or _small_multiple(e)]
 
     def closeness(e: sympy.Expr) -> tuple[bool, bool, int]:
         error = abs(float(e) - value) / (abs(value) + 1e-300)
@@ -47,6 +52,11 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
 
     found.sort(key=closeness)
     return [sympy.Integer(0)] + [e for e in found if abs(float(e) - value) <= 1e-2 * abs(value) + 1e-12]
+
+
+def _small_multiple(expression: sympy.Expr) -> bool:
+    coefficient, _ = expression.as_coeff_Mul()
+    return abs(coefficient.p) <= SMALL_MULTIPLE and coefficient.q <= SMALL_MULTIPLE
 
 
 def snap(
@@ -123,8 +133,8 @@ def fit_constants(
     used = [v for v in variables if v in expression.free_symbols]
     scales = sympy.symbols(f"c0:{len(used)}") if scale_inputs else ()
     a, b = sympy.symbols("a_ b_")
-    inner = expression.xreplace(dict(zip(used, [c * v for c, v in zip(scales, used, strict=True)], strict=True)))
-    model = a * (inner if scale_inputs else expression) + b
+    inner = expression.xreplace({v: c * v for c, v in zip(scales, used, strict=True)}) if scale_inputs else expression
+    model = a * inner + b
     parameters = [a, b, *scales]
     function = sympy.lambdify([parameters, variables], model, modules="numpy")
 
