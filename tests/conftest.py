@@ -73,3 +73,34 @@ def llama_server(tmp_path_factory):
 
     with start_llama_server(tmp_path_factory.mktemp("llama-server")) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A library over an empty workspace, without an embedder: enough for pages that never search
+    (Loom, Discover). Modules that serve a corpus define their own ``library``."""
+    from autoalign.config import Settings
+    from autoalign.library import Library
+    from autoalign.workspace import Workspace
+
+    library = Library(Workspace(tmp_path_factory.mktemp("web"), Settings()))
+    yield library
+    library.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(library):
+    """The web app over this module's ``library``, served by a real uvicorn on loopback."""
+    from autoalign.web import create_app
+    from tests.servers import serving
+
+    with serving(create_app(library)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url):
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        yield client

@@ -175,3 +175,9 @@ def start_llama_server(log_dir: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict:
+    """The JSON of a response that must have ``status`` (the body is the failure message)."""
+    assert response.status_code == status, response.text
+    return response.json()

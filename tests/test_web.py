@@ -33,18 +33,6 @@ def library(tmp_path_factory, minilm):
     library.close()
 
 
-@pytest.fixture(scope="module")
-def base_url(library):
-    with serving(create_app(library)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(base_url):
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        yield client
-
-
 def search(client: httpx.Client, query: str) -> list[dict]:
     response = client.get("/api/library/search", params={"q": query})
     assert response.status_code == 200, response.text

@@ -88,12 +88,6 @@ def library(tmp_path_factory, minilm):
     library.close()
 
 
-@pytest.fixture(scope="module")
-def base_url(library):
-    with serving(create_app(library)) as url:
-        yield url
-
-
 def cite_box(page) -> dict:
     return page.evaluate(
         "() => { const r = document.getElementById('cite').getBoundingClientRect();"

@@ -14,40 +14,14 @@ import httpx
 import numpy as np
 import orjson
 import pytest
-from servers import serving
+from servers import ok, serving
 
-from autoalign.config import Settings
 from autoalign.library import Library
 from autoalign.web import create_app
-from autoalign.workspace import Workspace
 
 XSS = "<img src=x onerror=alert(1)>"
 #: The demo's settings in these tests: small, and a seed whose search finds the proportional form.
 DEMO = {"samples": "400", "time_budget_s": "6", "seed": "3"}
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    library = Library(Workspace(tmp_path_factory.mktemp("discover-web"), Settings()))
-    yield library
-    library.close()
-
-
-@pytest.fixture(scope="module")
-def base_url(library):
-    with serving(create_app(library)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(base_url):
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def csv_of(**columns: np.ndarray) -> str:

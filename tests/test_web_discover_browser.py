@@ -8,14 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import test_web_browser
-from servers import serving
 from test_web_browser import Tab
 from test_web_discover import DEMO, XSS, csv_of
-
-from autoalign.config import Settings
-from autoalign.library import Library
-from autoalign.web import create_app
-from autoalign.workspace import Workspace
 
 pytestmark = pytest.mark.browser
 
@@ -27,14 +21,6 @@ RNG = np.random.default_rng(7)
 U, V = RNG.uniform(1, 3, 60), RNG.uniform(1, 3, 60)
 #: A law whose second variable has a name that tries to run script in the page.
 HOSTILE_CSV = csv_of(u=U, **{XSS: V}, y=U * V**2)
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    library = Library(Workspace(tmp_path_factory.mktemp("discover-browser"), Settings()))
-    with serving(create_app(library)) as url:
-        yield url
-    library.close()
 
 
 def choose_file(page, selector: str, name: str, content: str) -> None:

@@ -8,44 +8,17 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
-from servers import serving
+from servers import ok, serving
 
 from autoalign.config import Settings
-from autoalign.library import Library
 from autoalign.models import ModelError, get_model
 from autoalign.web import create_app
-from autoalign.workspace import Workspace
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 #: Small and seeded: two continuations of eight tokens take well under a second.
 QUICK = {"n": 2, "max_tokens": 8, "seed": 7}
 #: Long enough that only a cancellation ends it early.
 LONG = {"n": 2, "max_tokens": 400, "seed": 7}
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    """A fresh workspace; the Loom pages never need the library's embedder, so none is loaded."""
-    library = Library(Workspace(tmp_path_factory.mktemp("loom-web"), Settings()))
-    yield library
-    library.close()
-
-
-@pytest.fixture(scope="module")
-def base_url(library):
-    with serving(create_app(library)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(base_url):
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def new_tree(client: httpx.Client, prompt: str = "The alignment problem is", **fields) -> dict:

@@ -10,33 +10,15 @@ import time
 import httpx
 import pytest
 import test_web_browser
-from servers import serving
 from test_web_browser import Tab
 
-from autoalign.config import Settings
-from autoalign.library import Library
 from autoalign.loom import Loom
-from autoalign.web import create_app
-from autoalign.workspace import Workspace
 
 pytestmark = pytest.mark.browser
 
 # The Chromium fixtures of the library's browser tests, shared rather than written twice.
 browser = test_web_browser.browser
 tab = test_web_browser.tab
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    library = Library(Workspace(tmp_path_factory.mktemp("loom-browser"), Settings()))
-    yield library
-    library.close()
-
-
-@pytest.fixture(scope="module")
-def base_url(library):
-    with serving(create_app(library)) as url:
-        yield url
 
 
 @pytest.fixture
