@@ -141,8 +141,13 @@ def load_settings(workspace_dir: Path | None = None, env: dict[str, str] | None 
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from None
+        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError, whole: str = "settings") -> str:
+    """Pydantic's report as one line: ``field.path: message; ...`` (``whole`` names a model-wide
+    problem)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}" for e in exc.errors())
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from autoalign.config import describe_validation_error
 from autoalign.errors import AutoalignError
 from autoalign.models.base import Sampling
 
@@ -52,8 +53,7 @@ def parse_settings(values: dict[str, Any]) -> LoomSettings:
     try:
         return LoomSettings.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise AutoalignError(f"invalid Loom settings: {problems}") from None
+        raise AutoalignError(f"invalid Loom settings: {describe_validation_error(exc)}") from None
 
 
 def check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
