@@ -22,7 +22,7 @@ from autoalign.errors import WorkspaceError
 
 DB_NAME = "autoalign.db"
 #: Packages whose ``migrations/NNN_name.sql`` files define the schema, applied in this order.
-MIGRATION_PACKAGES = ("autoalign.library", "autoalign.loom", "autoalign.discover")
+MIGRATION_PACKAGES = ("autoalign.library", "autoalign.loom", "autoalign.discover", "autoalign.assist")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 

@@ -176,3 +176,12 @@ class LexicalIndex:
 
     def num_chunks(self) -> int:
         return self.index.searcher().num_docs
+
+    def chunk_frequency(self, phrase: str) -> int:
+        """How many chunks contain ``phrase`` (stemmed, in the text): the rarity of a key term."""
+        words = re.findall(r"\w+", phrase)
+        if not words:
+            return 0
+        query = words[0] if len(words) == 1 else f'"{" ".join(words)}"'
+        parsed, _errors = self.index.parse_query_lenient(query, default_field_names=["text"])
+        return self.index.searcher().search(parsed, limit=1, count=True).count

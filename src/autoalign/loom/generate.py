@@ -91,16 +91,5 @@ def _store(
 
 def build_prompt(path_text: str, settings: LoomSettings, model: LanguageModel) -> str:
     """Memory, then the path's text cut from its start to at most ``prompt_length`` tokens."""
-    limit = settings.prompt_length
-    text = path_text
-    if limit is not None:
-        count = model.count_tokens(text)
-        while count > limit:
-            # Cut by the measured characters per token, a little more each round, at a space.
-            keep = int(len(text) * limit / count * 0.95)
-            text = text[len(text) - keep :]
-            space = text.find(" ")
-            if 0 <= space < 40:
-                text = text[space:]
-            count = model.count_tokens(text)
+    text = path_text if settings.prompt_length is None else model.tail(path_text, settings.prompt_length)
     return settings.memory + text

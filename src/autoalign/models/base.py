@@ -107,6 +107,20 @@ class LanguageModel(ABC):
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` is to this model (used to cut prompts to a length)."""
 
+    def tail(self, text: str, limit: int) -> str:
+        """The end of ``text`` that fits in ``limit`` tokens, cut at a space: what a continuation
+        of a long text needs to see."""
+        count = self.count_tokens(text)
+        while count > limit:
+            # Cut by the measured characters per token, a little more each round, at a space.
+            keep = int(len(text) * limit / count * 0.95)
+            text = text[len(text) - keep :]
+            space = text.find(" ")
+            if 0 <= space < 40:
+                text = text[space:]
+            count = self.count_tokens(text)
+        return text
+
     def complete(
         self, prompt: str, sampling: Sampling, n: int = 1, cancel: threading.Event | None = None
     ) -> list[Continuation]:

@@ -1,0 +1,81 @@
+"""ask: a question answered from the library, every sentence cited to the span it comes from.
+
+With the embedded base model (which cannot follow instructions) the answer is extractive: the
+sentences of the retrieved passages closest to the question, chosen by maximal marginal relevance
+so that no two say the same thing, each a quote of the span it cites. With a chat model the
+answer is written from the same passages and each sentence is checked (``compose.py``).
+
+"The library does not cover this" is decided before anything is written: when no retrieved
+sentence comes close enough to the question (cosine of MiniLM embeddings), a model would only
+have unrelated passages to work from. The threshold is measured in ``bench/assist_eval.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from autoalign.assist.compose import write
+from autoalign.assist.context import Context, validate_prompt
+from autoalign.assist.evidence import passages, sentences_of, unique
+from autoalign.assist.records import Item, References, Result, Section
+from autoalign.assist.selection import mmr
+from autoalign.assist.sentences import plain
+from autoalign.assist.verify import lexical_overlap
+
+#: Passages retrieved as evidence.
+PASSAGES = 8
+#: Sentences in an extractive answer.
+SENTENCES = 4
+#: The library covers a question when some retrieved sentence has at least this cosine to it.
+COVERED = 0.5
+#: Sentences weaker than this share of the best one's relevance are not used.
+RELATIVE_FLOOR = 0.75
+#: Weight of the question's words found in a sentence, next to the cosine.
+LEXICAL_WEIGHT = 0.2
+NOT_COVERED_TEXT = "The library does not cover this."
+
+
+def ask(
+    context: Context, question: str, *, sentences: int = SENTENCES, cancel: threading.Event | None = None
+) -> Result:
+    question = validate_prompt(question)
+    found = passages(context.library, question, k=PASSAGES)
+    candidates = unique([s for p in found for s in sentences_of(p)])
+    result = Result(
+        "ask", question, [], [], model=context.author, settings={"sentences": sentences, "passages": PASSAGES}
+    )
+    if not candidates:
+        return _not_covered(result)
+    vectors = context.verifier.embed([question] + [plain(c.text) for c in candidates])
+    cosines = vectors[1:] @ vectors[0]
+    if float(cosines.max()) < COVERED:
+        return _not_covered(result)
+    references = References()
+    if context.writes:
+        written = write(context, f"Answer the question: {question}", found, references, cancel=cancel)
+        if not written.covered:
+            return _not_covered(result)
+        result.sections.append(Section("Answer", tuple(written.items)))
+        if written.dropped:
+            result.sections.append(Section("Left out: not supported by the library", tuple(written.dropped)))
+    else:
+        relevance = cosines + LEXICAL_WEIGHT * np.array([lexical_overlap(question, c.text) for c in candidates])
+        allowed = relevance >= RELATIVE_FLOOR * relevance.max()
+        chosen = mmr(relevance, vectors[1:], sentences, allowed=allowed)
+        spans = [candidates[i] for i in chosen]
+        checks = context.verifier.check([(plain(s.text), s.text) for s in spans])
+        items = [
+            Item(plain(s.text), (references.cite(s),), supported=support.supported)
+            for s, support in zip(spans, checks, strict=True)
+        ]
+        result.sections.append(Section("Answer", tuple(items)))
+    result.references = references.spans
+    return result
+
+
+def _not_covered(result: Result) -> Result:
+    result.covered = False
+    result.sections = [Section("Answer", (Item(NOT_COVERED_TEXT),))]
+    return result

@@ -1,0 +1,125 @@
+"""Sentences with their character offsets: the unit that assistants select, cite and verify.
+
+A citation must point at the exact span of the document it quotes, so sentences are never
+rewritten here; they are located. Markdown headings, list markers and lines too short to say
+anything are not sentences.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+#: A sentence ends at ., ! or ? (plus closing quotes or brackets) followed by space and an
+#: upper-case letter, a digit or an opening quote; or at a line break.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
+#: Words after which a full stop does not end the sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "e.g",
+        "i.e",
+        "et",
+        "al",
+        "cf",
+        "vs",
+        "fig",
+        "eq",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "sec",
+        "no",
+        "approx",
+        "resp",
+        "ca",
+        "st",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "etc",
+    ]
+)
+_HEADING_OR_RULE = re.compile(r"^\s*(#{1,6}\s|[-*_=]{3,}\s*$|\|)")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{1,300})\]\([^)\s]{0,500}\)")
+#: Sentences with fewer words are fragments (captions, bylines, "Thanks!").
+MIN_WORDS = 5
+#: Longer "sentences" are tables or lists that lost their line breaks; they cite badly.
+MAX_WORDS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """``text == source[start:end]`` of the text it was found in."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def words(self) -> int:
+        return len(_WORD.findall(self.text))
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
+    """The sentences of ``text``, with offsets shifted by ``offset`` (the text's place in its document).
+
+    Fragments (headings, rules, table rows, lines under :data:`MIN_WORDS` words) are left out.
+    """
+    sentences: list[Sentence] = []
+    start = 0
+    for boundary in _boundaries(text):
+        _keep(text, start, boundary[0], offset, sentences)
+        start = boundary[1]
+    _keep(text, start, len(text), offset, sentences)
+    return sentences
+
+
+def _boundaries(text: str) -> list[tuple[int, int]]:
+    found = []
+    for match in _BOUNDARY.finditer(text):
+        if match.group().startswith("\n") or not _ends_with_abbreviation(text, match.start()):
+            found.append((match.start(), match.end()))
+    return found
+
+
+def _ends_with_abbreviation(text: str, end: int) -> bool:
+    """Whether the full stop before ``end`` closes an abbreviation ("e.g.", "et al.") or an initial."""
+    head = text[max(0, end - 12) : end].rstrip("\"'”’)]")
+    if not head.endswith("."):
+        return False
+    word = re.search(r"([A-Za-z.]+)\.$", head)
+    if not word:
+        return False
+    token = word.group(1).lower().strip(".")
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _keep(text: str, start: int, end: int, offset: int, into: list[Sentence]) -> None:
+    piece = text[start:end]
+    if _HEADING_OR_RULE.match(piece):
+        return
+    marker = _LIST_MARKER.match(piece)
+    if marker:
+        start += marker.end()
+        piece = text[start:end]
+    stripped_left = len(piece) - len(piece.lstrip())
+    start += stripped_left
+    end = start + len(piece.strip())
+    sentence = Sentence(offset + start, offset + end, text[start:end])
+    if MIN_WORDS <= sentence.words <= MAX_WORDS:
+        into.append(sentence)
+
+
+def plain(text: str) -> str:
+    """``text`` for reading: markdown links reduced to their words, HTML entities decoded,
+    whitespace collapsed.
+
+    Only for display and for models' prompts; citations keep the offsets of the original.
+    """
+    return " ".join(html.unescape(_MARKDOWN_LINK.sub(r"\1", text)).split())
