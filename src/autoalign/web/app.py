@@ -9,10 +9,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from autoalign.assist import Assistant
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.library import Library
 from autoalign.loom import Loom
-from autoalign.web import routes_discover, routes_library, routes_loom, security
+from autoalign.web import routes_assist, routes_discover, routes_library, routes_loom, security
 from autoalign.web.templating import NAV, STATIC_DIR, error_response
 from autoalign.web.uploads import RecentUploads
 
@@ -25,10 +26,12 @@ def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     app.state.uploads = RecentUploads()
     app.state.loom = Loom(library.workspace)
     app.state.generations = routes_loom.Generations()
+    app.state.assistant = Assistant(library)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_library.router)
     app.include_router(routes_loom.router)
     app.include_router(routes_discover.router)
+    app.include_router(routes_assist.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -27,7 +27,12 @@ class NavItem:
 
 
 #: One entry per capability the web app offers; a new capability adds its line here.
-NAV: tuple[NavItem, ...] = (NavItem("Library", "/library"), NavItem("Loom", "/loom"), NavItem("Discover", "/discover"))
+NAV: tuple[NavItem, ...] = (
+    NavItem("Library", "/library"),
+    NavItem("Assistants", "/assist"),
+    NavItem("Loom", "/loom"),
+    NavItem("Discover", "/discover"),
+)
 
 
 def reader_url(uid: str, start: int | None = None, end: int | None = None) -> str:

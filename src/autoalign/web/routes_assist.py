@@ -1,0 +1,400 @@
+"""The assistants' pages and JSON API: each route parses its input, calls the Assistant, and renders.
+
+Retrieval, citing, verifying and storing live in :mod:`autoalign.assist`; here are only the URLs,
+the forms, the shapes of the JSON and the pages. Every form that runs an assistant stores its
+result and redirects to the result's own page (``/assist/result/{id}``), so a reload shows the
+answer again instead of asking the model a second time, and the address can be kept or shared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Body, Depends, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from autoalign.assist import KINDS, Assistant, Kind, Result
+from autoalign.assist.brainstorm import IDEAS, MAX_IDEAS
+from autoalign.assist.context import MAX_DRAFT_CHARS, validate_prompt
+from autoalign.assist.store import Session
+from autoalign.errors import AutoalignError, NotFoundError
+from autoalign.loom.tree import MAX_ID
+from autoalign.web.templating import page, templates, when
+from autoalign.web.text import link_url
+
+router = APIRouter()
+
+#: Results the assistants' page lists.
+HISTORY = 30
+#: Where an item's onward link may lead inside the app: the reader and the Loom.
+OWN_LINK_PREFIXES = ("/library/doc/", "/loom/")
+#: Document ids in the form's one text field: one per line or separated by commas.
+_ID_SEPARATORS = re.compile(r"[,\n]")
+#: What each kind of result is called on its page.
+HEADINGS: dict[str, str] = {
+    "ask": "Question",
+    "summarize": "Summary",
+    "explain": "Explanation",
+    "distill": "Distillation",
+    "brainstorm": "Ideas",
+    "duck": "Rubber duck",
+}
+
+ResultId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SessionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def assistant_of(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+AssistantDep = Annotated[Assistant, Depends(assistant_of)]
+
+
+def item_link(url: str) -> str | None:
+    """An item's onward link if it is safe to follow: one of our own pages (the reader, a Loom
+    tree) or an http(s) URL. Anything else (``javascript:``, ``//host``, ``/\\host``) is dropped."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme and not parts.netloc and "\\" not in url and parts.path.startswith(OWN_LINK_PREFIXES):
+        return url.strip()
+    return link_url(url)
+
+
+templates.env.globals.update(item_link=item_link, assist_headings=HEADINGS, when=when)
+
+
+def document_ids(text: str) -> list[str]:
+    """The ids typed in the documents field, in order, without blanks or repeats."""
+    return list(dict.fromkeys(part.strip() for part in _ID_SEPARATORS.split(text) if part.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentsForm:
+    """The documents a form names: the assistants' page sends the typed list (``documents``); the
+    reader's buttons send one exact id (``document``), taken whole even if it holds a comma."""
+
+    typed: str
+    exact: str
+
+    @property
+    def uids(self) -> list[str]:
+        return [self.exact] if self.exact else document_ids(self.typed)
+
+    @property
+    def values(self) -> dict[str, str]:
+        """What the form shows again when it is refused."""
+        return {"documents": self.typed or self.exact}
+
+
+def documents_form(documents: Annotated[str, Form()] = "", document: Annotated[str, Form()] = "") -> DocumentsForm:
+    return DocumentsForm(documents, document)
+
+
+DocumentsDep = Annotated[DocumentsForm, Depends(documents_form)]
+
+
+def duck_turn(assistant: Assistant, text: str, session: int | None) -> tuple[int, Result]:
+    """One rubber-duck turn, the text checked first: ``Assistant.duck`` stores the researcher's
+    turn (and a new session) before the duck validates it, so an empty or oversized text would
+    otherwise leave a turn with no reply behind."""
+    validate_prompt(text, "draft", MAX_DRAFT_CHARS)
+    return assistant.duck(text, session=session)
+
+
+def one_document(uids: list[str]) -> str:
+    """Distill reads one post at a time; a list is refused rather than cut silently."""
+    if len(uids) != 1:
+        raise AutoalignError(f"distill takes one document; {len(uids)} were given")
+    return uids[0]
+
+
+def result_url(result_id: int | None) -> str:
+    return f"/assist/result/{result_id}"
+
+
+def session_url(session_id: int) -> str:
+    return f"/assist/duck/{session_id}"
+
+
+def error_status(exc: AutoalignError) -> int:
+    return 404 if isinstance(exc, NotFoundError) else 400
+
+
+@dataclass(frozen=True, slots=True)
+class FormState:
+    """A form of the assistants' page as the user left it, with the message that refused it."""
+
+    form: str = ""
+    message: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+
+
+# -- pages -------------------------------------------------------------------------------------------
+def assist_page(
+    request: Request, assistant: Assistant, state: FormState | None = None, *, kind: Kind | None = None
+) -> HTMLResponse:
+    """The assistants' forms and the recent results; a refused form comes back filled in, with
+    its message beside it."""
+    state = state or FormState()
+    history = [(info, when(info.created_at)) for info in assistant.history(kind=kind, limit=HISTORY)]
+    return page(
+        request,
+        "assist.html",
+        {
+            "state": state,
+            "history": history,
+            "kind": kind,
+            "kinds": KINDS,
+            "ideas": IDEAS,
+            "max_ideas": MAX_IDEAS,
+        },
+        status_code=state.status,
+    )
+
+
+def run_form(
+    request: Request, assistant: Assistant, form: str, values: dict[str, str], run: Callable[[], Result]
+) -> Response:
+    """Run an assistant for a form: the stored result's page, or the form again with the refusal."""
+    try:
+        result = run()
+    except AutoalignError as exc:
+        state = FormState(form, str(exc), values, error_status(exc))
+        return assist_page(request, assistant, state)
+    return RedirectResponse(result_url(result.id), status_code=303)
+
+
+@router.get("/assist", response_class=HTMLResponse)
+def assist_index(request: Request, assistant: AssistantDep, kind: Kind | None = None) -> HTMLResponse:
+    return assist_page(request, assistant, kind=kind)
+
+
+@router.post("/assist/ask")
+def ask_form(request: Request, assistant: AssistantDep, question: Annotated[str, Form()] = "") -> Response:
+    return run_form(request, assistant, "ask", {"question": question}, lambda: assistant.ask(question))
+
+
+@router.post("/assist/summarize")
+def summarize_form(request: Request, assistant: AssistantDep, form: DocumentsDep) -> Response:
+    return run_form(request, assistant, "documents", form.values, lambda: assistant.summarize(form.uids))
+
+
+@router.post("/assist/explain")
+def explain_form(request: Request, assistant: AssistantDep, form: DocumentsDep) -> Response:
+    return run_form(request, assistant, "documents", form.values, lambda: assistant.explain(form.uids))
+
+
+@router.post("/assist/distill")
+def distill_form(request: Request, assistant: AssistantDep, form: DocumentsDep) -> Response:
+    return run_form(request, assistant, "documents", form.values, lambda: assistant.distill(one_document(form.uids)))
+
+
+@router.post("/assist/brainstorm")
+def brainstorm_form(
+    request: Request,
+    assistant: AssistantDep,
+    question: Annotated[str, Form()] = "",
+    n: Annotated[int, Form(ge=1, le=MAX_IDEAS)] = IDEAS,
+) -> Response:
+    values = {"question": question, "n": str(n)}
+    return run_form(request, assistant, "brainstorm", values, lambda: assistant.brainstorm(question, n=n))
+
+
+@router.get("/assist/result/{result_id}.md")
+def result_markdown(result_id: ResultId, assistant: AssistantDep) -> Response:
+    """The result as a markdown file, references included, for notes and papers."""
+    result = assistant.result(result_id)
+    return Response(
+        Assistant.markdown(result),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="assist-{result_id}-{result.kind}.md"'},
+    )
+
+
+@router.get("/assist/result/{result_id}", response_class=HTMLResponse)
+def result_page(request: Request, result_id: ResultId, assistant: AssistantDep) -> HTMLResponse:
+    result = assistant.result(result_id)
+    return page(request, "assist_result.html", {"result": result, "created": when(result.created_at or 0)})
+
+
+@router.post("/assist/result/{result_id}/grow")
+def grow_form(
+    result_id: ResultId,
+    assistant: AssistantDep,
+    section: Annotated[int, Form(ge=0, le=MAX_ID)],
+    item: Annotated[int, Form(ge=0, le=MAX_ID)],
+) -> RedirectResponse:
+    """A brainstormed idea as a new Loom tree, opened in the Loom."""
+    tree = assistant.grow(result_id, section, item)
+    return RedirectResponse(f"/loom/{tree.id}", status_code=303)
+
+
+@router.get("/assist/duck", response_class=HTMLResponse)
+def duck_index(request: Request, assistant: AssistantDep) -> HTMLResponse:
+    return duck_page(request, assistant, None)
+
+
+@router.get("/assist/duck/{session_id}", response_class=HTMLResponse)
+def duck_session_page(request: Request, session_id: SessionId, assistant: AssistantDep) -> HTMLResponse:
+    return duck_page(request, assistant, assistant.session(session_id))
+
+
+def duck_page(
+    request: Request,
+    assistant: Assistant,
+    session: Session | None,
+    *,
+    text: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    """A conversation (or none yet), the box to go on with it, and the other conversations."""
+    sessions = [(sid, title, when(updated)) for sid, title, updated in assistant.sessions()]
+    context = {"session": session, "sessions": sessions, "text": text, "error": error}
+    return page(request, "assist_duck.html", context, status_code=status)
+
+
+@router.post("/assist/duck")
+def duck_form(
+    request: Request,
+    assistant: AssistantDep,
+    text: Annotated[str, Form()] = "",
+    session: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """One turn: the researcher's text, then the duck's reply; the conversation shows both."""
+    try:
+        session_id, _reply = duck_turn(assistant, text, session)
+    except NotFoundError:
+        raise  # an unknown session: the 404 page, there is no conversation to show the text in
+    except AutoalignError as exc:
+        current = assistant.session(session) if session is not None else None
+        return duck_page(request, assistant, current, text=text, error=str(exc), status=400)
+    return RedirectResponse(f"{session_url(session_id)}#latest", status_code=303)
+
+
+@router.get("/assist/write", response_class=HTMLResponse)
+def write_page(request: Request) -> HTMLResponse:
+    """The writing editor; /static/assist.js asks ``/api/assist/complete`` for the next words."""
+    return page(request, "assist_write.html")
+
+
+# -- JSON API ----------------------------------------------------------------------------------------
+@router.post("/api/assist/ask")
+def ask_api(assistant: AssistantDep, question: Annotated[str, Body(embed=True)] = "") -> dict[str, Any]:
+    return assistant.ask(question).as_dict()
+
+
+@router.post("/api/assist/summarize")
+def summarize_api(
+    assistant: AssistantDep,
+    documents: Annotated[list[str], Body(embed=True)],
+    sentences: Annotated[int | None, Body(embed=True, ge=1, le=100)] = None,
+) -> dict[str, Any]:
+    return assistant.summarize(documents, sentences=sentences).as_dict()
+
+
+@router.post("/api/assist/explain")
+def explain_api(assistant: AssistantDep, documents: Annotated[list[str], Body(embed=True)]) -> dict[str, Any]:
+    return assistant.explain(documents).as_dict()
+
+
+@router.post("/api/assist/distill")
+def distill_api(assistant: AssistantDep, document: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
+    return assistant.distill(document).as_dict()
+
+
+@router.post("/api/assist/brainstorm")
+def brainstorm_api(
+    assistant: AssistantDep,
+    question: Annotated[str, Body(embed=True)] = "",
+    n: Annotated[int, Body(embed=True, ge=1, le=MAX_IDEAS)] = IDEAS,
+    seed: Annotated[int | None, Body(embed=True, ge=0, le=2**31 - 1)] = None,
+) -> dict[str, Any]:
+    return assistant.brainstorm(question, n=n, seed=seed).as_dict()
+
+
+@router.post("/api/assist/duck")
+def duck_api(
+    assistant: AssistantDep,
+    text: Annotated[str, Body(embed=True)] = "",
+    session: Annotated[int | None, Body(embed=True, ge=1, le=MAX_ID)] = None,
+) -> dict[str, Any]:
+    """One rubber-duck turn; without ``session`` a new conversation starts."""
+    session_id, reply = duck_turn(assistant, text, session)
+    return {"session": session_id, "result": reply.as_dict()}
+
+
+@router.post("/api/assist/complete")
+def complete_api(
+    assistant: AssistantDep,
+    draft: Annotated[str, Body(embed=True)] = "",
+    max_tokens: Annotated[int, Body(embed=True, ge=1, le=256)] = 24,
+) -> dict[str, Any]:
+    """The next words of the draft, which the editor shows as ghost text."""
+    return {"completion": assistant.autocomplete(draft, max_tokens=max_tokens)}
+
+
+@router.get("/api/assist/results")
+def history_api(assistant: AssistantDep, kind: Kind | None = None) -> dict[str, Any]:
+    return {
+        "results": [
+            {
+                "id": info.id,
+                "kind": info.kind,
+                "prompt": info.prompt,
+                "model": info.model,
+                "created_at": info.created_at,
+                "url": result_url(info.id),
+            }
+            for info in assistant.history(kind=kind, limit=HISTORY)
+        ]
+    }
+
+
+@router.get("/api/assist/results/{result_id}")
+def result_api(result_id: ResultId, assistant: AssistantDep) -> dict[str, Any]:
+    return assistant.result(result_id).as_dict()
+
+
+@router.post("/api/assist/results/{result_id}/grow", status_code=201)
+def grow_api(
+    result_id: ResultId,
+    assistant: AssistantDep,
+    section: Annotated[int, Body(embed=True, ge=0, le=MAX_ID)],
+    item: Annotated[int, Body(embed=True, ge=0, le=MAX_ID)],
+) -> dict[str, Any]:
+    tree = assistant.grow(result_id, section, item)
+    return tree.info().as_dict() | {"url": f"/loom/{tree.id}"}
+
+
+@router.get("/api/assist/sessions")
+def sessions_api(assistant: AssistantDep) -> dict[str, Any]:
+    return {
+        "sessions": [
+            {"id": sid, "title": title, "updated_at": updated, "url": session_url(sid)}
+            for sid, title, updated in assistant.sessions()
+        ]
+    }
+
+
+@router.get("/api/assist/sessions/{session_id}")
+def session_api(session_id: SessionId, assistant: AssistantDep) -> dict[str, Any]:
+    session = assistant.session(session_id)
+    return {
+        "id": session.id,
+        "title": session.title,
+        "turns": [
+            {
+                "role": turn.role,
+                "text": turn.text,
+                "result": turn.result.as_dict() if turn.result else None,
+                "created_at": turn.created_at,
+            }
+            for turn in session.turns
+        ],
+    }
