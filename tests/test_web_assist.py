@@ -11,8 +11,12 @@ import httpx
 import pytest
 from servers import XSS_ID, build_library, ok
 
+from autoalign.assist import Item, Result, Section, Span
 from autoalign.assist.context import MAX_DRAFT_CHARS
+from autoalign.library import DocumentInfo
 from autoalign.library.search import MAX_QUERY_CHARS
+from autoalign.web.routes_assist import item_link
+from autoalign.web.templating import templates
 
 COVERED_QUESTION = "What is reward hacking?"
 UNCOVERED_QUESTION = "What is the best recipe for sourdough bread?"
@@ -130,6 +134,70 @@ def test_markdown_export(client):
     assert f'href="/assist/result/{answer["id"]}.md"' in result_page
 
 
+# -- how items are shown ----------------------------------------------------------------------------
+def rendered(result: Result) -> str:
+    """The result as its page and the rubber duck show it (the one macro both use)."""
+    return templates.env.from_string(
+        '{% from "assist_macros.html" import result_body %}{{ result_body(result) }}'
+    ).render(result=result)
+
+
+def test_unsupported_and_noted_items_are_flagged_and_only_safe_links_kept():
+    info = DocumentInfo("d<1>", "A <b>title</b>", "src", "javascript:alert(1)", ("Ann",), "2020-01-01")
+    span = Span(info, "Intro", 4, 20, "the cited <i>text</i>")
+    result = Result(
+        "ask",
+        "q",
+        [
+            Section(
+                "Answer",
+                (
+                    Item("Backed.", (1,), supported=True, link="/library/doc/d%3C1%3E?start=4&end=20"),
+                    Item("Made up <script>x</script>.", (1,), supported=False, link="javascript:alert(1)"),
+                    Item("Moved.", (1,), note="citation moved to a better span", link="//evil.example/x"),
+                    Item("Out.", (), link="https://example.org/a?b=1&c=2"),
+                ),
+            )
+        ],
+        [span],
+        id=7,
+    )
+    page = rendered(result)
+    assert page.count('data-flag="unsupported"') == 1 and page.count('data-flag="note"') == 1
+    assert '<li class="assist-item unsupported">' in page and "citation moved to a better span</span>" in page
+    assert "Made up &lt;script&gt;x&lt;/script&gt;." in page and "<script>" not in page
+    assert re.findall(r'class="assist-onward" href="([^"]+)"', page) == [
+        "/library/doc/d%3C1%3E?start=4&amp;end=20",
+        "https://example.org/a?b=1&amp;c=2",
+    ]
+    assert (
+        page.count('href="/library/doc/d%3C1%3E?start=4&amp;end=20"') == 5
+    )  # 3 citations, the onward link, the reference
+    assert "A &lt;b&gt;title&lt;/b&gt;" in page and "the cited &lt;i&gt;text&lt;/i&gt;" in page
+    assert not JAVASCRIPT_HREF.search(page)
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("/library/doc/fx-rlhf?start=1&end=9", True),
+        ("/loom/3", True),
+        ("https://example.org/x", True),
+        ("http://example.org", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("//evil.example/library/doc/x", False),
+        ("/\\evil.example/library/doc/x", False),
+        ("/assist/../admin", False),
+        ("library/doc/x", False),
+        ("", False),
+    ],
+)
+def test_item_links_lead_only_to_our_pages_or_the_web(url, safe):
+    assert (item_link(url) is not None) is safe
+
+
 # -- summarize, explain, distill ---------------------------------------------------------------------
 def test_reader_buttons_summarize_explain_and_distill_the_open_document(client):
     reader = client.get("/library/doc/fx-goodhart").text
@@ -163,13 +231,14 @@ def test_typed_document_ids_and_their_refusals(client):
 
     unknown = client.post("/assist/summarize", data={"documents": "fx-goodhart, no-such-doc"})
     assert unknown.status_code == 404
-    assert "no-such-doc" in unknown.text and "fx-goodhart, no-such-doc</textarea>" in unknown.text
+    assert 'role="alert">no document with id &#39;no-such-doc&#39;' in unknown.text
+    assert "fx-goodhart, no-such-doc</textarea>" in unknown.text  # the form comes back as it was sent
 
     two = client.post("/assist/distill", data={"documents": "fx-goodhart, fx-rlhf"})
-    assert two.status_code == 400 and "distill takes one document; 2 were given" in two.text
+    assert two.status_code == 400 and 'role="alert">distill takes one document; 2 were given' in two.text
 
     empty = client.post("/assist/explain", data={"documents": " , "})
-    assert empty.status_code == 400 and "name at least one document" in empty.text
+    assert empty.status_code == 400 and 'role="alert">name at least one document' in empty.text
 
 
 # -- bad input to the JSON API -----------------------------------------------------------------------
@@ -226,10 +295,11 @@ def test_unknown_results_and_sessions(client, path, status):
 
 def test_refused_forms_come_back_filled_in(client):
     empty = client.post("/assist/ask", data={"question": "  "})
-    assert empty.status_code == 400 and "the question is empty" in empty.text
+    assert empty.status_code == 400 and 'role="alert">the question is empty' in empty.text
 
     huge = client.post("/assist/brainstorm", data={"question": "why " * 3000, "n": "2"})
     assert huge.status_code == 400 and f"the limit is {MAX_QUERY_CHARS:,}" in huge.text
+    assert huge.text.count('role="alert"') == 1  # beside the brainstorm form only
     assert 'name="n" min="1" max="20" value="2"' in huge.text
 
 
