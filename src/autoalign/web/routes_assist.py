@@ -8,14 +8,17 @@ answer again instead of asking the model a second time, and the address can be k
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from autoalign.assist import KINDS, Assistant, Kind, Result
 from autoalign.assist.brainstorm import IDEAS, MAX_IDEAS
@@ -27,6 +30,7 @@ from autoalign.web.templating import page, templates, when
 from autoalign.web.text import link_url
 
 router = APIRouter()
+T = TypeVar("T")
 
 #: Results the assistants' page lists.
 HISTORY = 30
@@ -283,6 +287,28 @@ def write_page(request: Request) -> HTMLResponse:
     return page(request, "assist_write.html")
 
 
+async def cancelled_if_gone(request: Request, work: Callable[[threading.Event], T]) -> T:
+    """``work(cancel)`` in the thread pool, cancelled if the client goes away first.
+
+    The editor drops a suggestion it asked for as soon as the user types on; without this the
+    model would still write it out, and the next suggestion would wait for the model's lock.
+    (``Request.is_disconnected`` cannot be polled here: behind the app's HTTP middleware its
+    instant check never sees the disconnect, so a task waits for the message instead.)
+    """
+    cancel = threading.Event()
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        cancel.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await run_in_threadpool(work, cancel)
+    finally:
+        watcher.cancel()
+
+
 # -- JSON API ----------------------------------------------------------------------------------------
 @router.post("/api/assist/ask")
 def ask_api(assistant: AssistantDep, question: Annotated[str, Body(embed=True)] = "") -> dict[str, Any]:
@@ -330,13 +356,17 @@ def duck_api(
 
 
 @router.post("/api/assist/complete")
-def complete_api(
+async def complete_api(
+    request: Request,
     assistant: AssistantDep,
     draft: Annotated[str, Body(embed=True)] = "",
     max_tokens: Annotated[int, Body(embed=True, ge=1, le=256)] = 24,
 ) -> dict[str, Any]:
     """The next words of the draft, which the editor shows as ghost text."""
-    return {"completion": assistant.autocomplete(draft, max_tokens=max_tokens)}
+    completion = await cancelled_if_gone(
+        request, lambda cancel: assistant.autocomplete(draft, max_tokens=max_tokens, cancel=cancel)
+    )
+    return {"completion": completion}
 
 
 @router.get("/api/assist/results")
