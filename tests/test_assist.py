@@ -202,14 +202,14 @@ def test_markdown_export_lists_references(assistant: Assistant) -> None:
 
 # --- through the embedded Gemma model -------------------------------------------------------------
 def test_brainstorm_draws_on_the_library_and_grows_in_loom(assistant: Assistant, gemma) -> None:
-    result = assistant.brainstorm("How can we stop agents from hacking their reward?", n=3, seed=7)
+    result = assistant.brainstorm("How can we stop agents from hacking their reward?", n=2, seed=7)
     assert result.model == gemma.name
     ideas = [item for section in result.sections for item in section.items]
     assert ideas
     for item in ideas:
         assert len(item.citations) == 2, "each idea draws on two documents"
     assert_cites_exact_spans(assistant, result)
-    again = assistant.brainstorm("How can we stop agents from hacking their reward?", n=3, seed=7)
+    again = assistant.brainstorm("How can we stop agents from hacking their reward?", n=2, seed=7)
     assert [s.as_dict() for s in again.sections] == [s.as_dict() for s in result.sections]
     tree = assistant.grow(result.id, 0, 0)
     root = tree.node(tree.info().root_id)
@@ -229,11 +229,13 @@ def test_autocomplete_continues_the_draft(assistant: Assistant, gemma) -> None:
 
 
 # --- through OpenAI-compatible chat servers -------------------------------------------------------
-def chat_assistant(library: Library, base_url: str, *, model: str = "scripted", **fields) -> Assistant:
+def chat_assistant(
+    library: Library, base_url: str, *, model: str = "scripted", max_tokens: int = 500, **fields
+) -> Assistant:
     """An assistant over ``library`` whose default model is a chat model behind ``base_url``."""
     profile = ModelProfile(backend="openai", base_url=base_url, model=model, chat=True, **fields)
     settings = Settings(models=ModelsSettings(default="chat", profiles={"chat": profile}))
-    return Assistant(Library(Workspace(library.workspace.path, settings), library.embedder))
+    return Assistant(Library(Workspace(library.workspace.path, settings), library.embedder), max_tokens=max_tokens)
 
 
 def scripted_chat_server(reply: str, seen: list[dict], *, delay: float = 0.0) -> FastAPI:
@@ -313,7 +315,7 @@ def test_model_timeout_is_a_clear_error_and_loses_nothing(assistant: Assistant) 
 def test_real_chat_server_output_is_verified(assistant: Assistant, llama_server: str) -> None:
     """llama.cpp's server with the embedded Gemma (a base model, so its answers are poor): whatever
     it writes, every sentence kept is supported by the span it cites and the rest is set apart."""
-    chat = chat_assistant(assistant.library, llama_server, model="gemma")
+    chat = chat_assistant(assistant.library, llama_server, model="gemma", max_tokens=80)
     result = chat.ask("What is reward hacking?")
     assert result.model == "openai:gemma"
     for section in result.sections:

@@ -44,13 +44,16 @@ SESSION_TITLE_WORDS = 12
 class Assistant:
     """The assistants of one library, with one model profile (None: the configured default)."""
 
-    def __init__(self, library: Library, *, model: str | None = None) -> None:
+    def __init__(self, library: Library, *, model: str | None = None, max_tokens: int = 500) -> None:
+        """``max_tokens`` bounds what a chat model writes for one answer."""
         self.library = library
-        self.context = Context(library, model)
+        self.context = Context(library, model, max_tokens)
 
     @classmethod
-    def open(cls, workspace: Workspace | str | Path | None = None, *, model: str | None = None) -> Assistant:
-        return cls(Library.open(workspace), model=model)
+    def open(
+        cls, workspace: Workspace | str | Path | None = None, *, model: str | None = None, max_tokens: int = 500
+    ) -> Assistant:
+        return cls(Library.open(workspace), model=model, max_tokens=max_tokens)
 
     @property
     def workspace(self) -> Workspace:

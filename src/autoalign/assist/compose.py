@@ -53,11 +53,10 @@ def write(
     passages: list[Span],
     references: References,
     *,
-    max_tokens: int = 500,
     cancel: threading.Event | None = None,
 ) -> Written:
     """Have the model do ``task`` from ``passages``; cite and check every sentence of its reply."""
-    reply = ask_model(context, task, passages, max_tokens=max_tokens, cancel=cancel)
+    reply = ask_model(context, task, passages, max_tokens=context.max_tokens, cancel=cancel)
     if NOT_COVERED in reply.upper() and len(reply) < 3 * len(NOT_COVERED):
         return Written([], [], covered=False)
     return check(context, reply, passages, references)

@@ -20,6 +20,8 @@ class Context:
     library: Library
     #: Model profile name (None: the configured default).
     profile: str | None = None
+    #: Longest text a chat model may write for one answer, in tokens.
+    max_tokens: int = 500
     _verifier: Verifier | None = field(default=None, repr=False)
 
     @property

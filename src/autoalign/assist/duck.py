@@ -76,7 +76,9 @@ def respond(context: Context, draft: str, *, cancel: threading.Event | None = No
             span = candidates[max(against, key=lambda j: row[j].semantic)]
             pushing_back.append((claim, span))
     if context.writes:
-        reply = ask_model(context, CHAT_TASK.format(draft=draft), unique(evidence)[:8], max_tokens=400, cancel=cancel)
+        reply = ask_model(
+            context, CHAT_TASK.format(draft=draft), unique(evidence)[:8], max_tokens=context.max_tokens, cancel=cancel
+        )
         questions = tuple(Item(plain(s.text)) for s in split_sentences(reply) if s.text.rstrip().endswith("?"))
     else:
         questions = _questions(context, claims, pushing_back, references)
