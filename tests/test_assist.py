@@ -327,6 +327,20 @@ def test_real_chat_server_output_is_verified(assistant: Assistant, llama_server:
     assert_cites_exact_spans(assistant, result)
 
 
+def test_local_gguf_chat_model_writes_and_is_verified(assistant: Assistant) -> None:
+    """A GGUF file configured as a chat model (here the embedded one, through llama-cpp-python's
+    chat formatting) writes the answers; the same checks apply."""
+    profile = ModelProfile(backend="llama", chat=True, n_ctx=4096)
+    settings = Settings(models=ModelsSettings(default="local-chat", profiles={"local-chat": profile}))
+    library = Library(Workspace(assistant.workspace.path, settings), assistant.library.embedder)
+    result = Assistant(library, max_tokens=60).summarize(["fx-reward-hacking"])
+    assert result.model.startswith("llama.cpp:") and result.settings["model"]["chat"] is True
+    for section in result.sections:
+        for item in section.items:
+            assert (item.supported and len(item.citations) == 1) or (item.supported is False and not item.citations)
+    assert_cites_exact_spans(assistant, result)
+
+
 def test_cli_ask_prints_cited_answer_with_reader_links(assistant: Assistant, tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -76,7 +76,8 @@ class ModelProfile(_Section):
     model: str = ""
     #: Name of the environment variable holding the API key; the key itself never enters config.
     api_key_env: str = "OPENAI_API_KEY"
-    #: Whether the server's model follows instructions through ``/v1/chat/completions``.
+    #: Whether the model follows instructions (an instruction-tuned GGUF file with a chat template,
+    #: or a server's model behind ``/v1/chat/completions``): assistants then write their answers.
     chat: bool = False
     timeout_s: float = Field(default=120.0, gt=0)
     #: Requests sent at once for the n continuations of one call (openai backend). llama.cpp's

@@ -34,8 +34,7 @@ class Context:
     def writes(self) -> bool:
         """Whether the model follows instructions (a chat model): then assistants write their
         answers and the verifier checks them; otherwise they select sentences from the library."""
-        _name, profile = self.library.settings.models.profile(self.profile)
-        return profile.backend == "openai" and profile.chat
+        return self.library.settings.models.profile(self.profile)[1].chat
 
     @property
     def author(self) -> str:

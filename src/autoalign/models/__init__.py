@@ -58,4 +58,4 @@ def _load(profile_name: str, profile: ModelProfile) -> LanguageModel:
     from autoalign.models.llama_cpp import LlamaCppModel, embedded_model_path
 
     path = Path(profile.path).expanduser() if profile.path else embedded_model_path()
-    return LlamaCppModel(path, n_ctx=profile.n_ctx, threads=profile.threads or None)
+    return LlamaCppModel(path, n_ctx=profile.n_ctx, threads=profile.threads or None, chat=profile.chat)

@@ -21,7 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from autoalign.models.base import DoneEvent, Event, LanguageModel, ModelError, Sampling, Token, TokenEvent
+from autoalign.models.base import (
+    ChatMessage,
+    DoneEvent,
+    Event,
+    LanguageModel,
+    ModelError,
+    Sampling,
+    Token,
+    TokenEvent,
+)
 from autoalign.models.stops import StopScanner
 
 GGUF_MAGIC = b"GGUF"
@@ -76,7 +85,9 @@ class LlamaCppModel(LanguageModel):
     """A local GGUF model. One generation at a time per model object (llama.cpp contexts are not
     thread-safe); other callers wait for the lock."""
 
-    def __init__(self, path: Path, *, n_ctx: int = 4096, threads: int | None = None) -> None:
+    def __init__(self, path: Path, *, n_ctx: int = 4096, threads: int | None = None, chat: bool = False) -> None:
+        """``chat``: the file is an instruction-tuned model whose chat template (in the GGUF's
+        metadata) :meth:`chat` should use."""
         check_gguf(path)
         try:
             import llama_cpp
@@ -95,6 +106,7 @@ class LlamaCppModel(LanguageModel):
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load {path} ({exc}); the file may be corrupt or truncated") from None
         self.name = f"llama.cpp:{path.stem}"
+        self.supports_chat = chat
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
         self._pieces: dict[int, bytes] = {}
@@ -120,6 +132,34 @@ class LlamaCppModel(LanguageModel):
                 continue
             with self._lock:
                 yield from self._one(index, prompt_tokens, sampling, min(sampling.max_tokens, room), cancel)
+
+    def chat(
+        self, messages: list[ChatMessage], sampling: Sampling, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        """One reply, formatted by the model's own chat template (llama-cpp-python applies it)."""
+        if not self.supports_chat:
+            yield from super().chat(messages, sampling, cancel)
+            return
+        with self._lock:
+            chunks = self._llama.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                stream=True,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                seed=sampling.seed,
+                stop=list(sampling.stop) or None,
+            )
+            finish = "stop"
+            for chunk in chunks:
+                if cancel is not None and cancel.is_set():
+                    yield DoneEvent(0, "cancelled")
+                    return
+                choice = chunk["choices"][0]
+                if text := choice.get("delta", {}).get("content"):
+                    yield TokenEvent(0, Token(text, None))
+                finish = "length" if choice.get("finish_reason") == "length" else finish
+            yield DoneEvent(0, finish)  # type: ignore[arg-type]
 
     def _one(
         self, index: int, prompt_tokens: list[int], sampling: Sampling, max_tokens: int, cancel: threading.Event | None
