@@ -9,6 +9,7 @@ import sympy
 from autoalign.discover import DataError, LawFinder, NoLawFound, read_csv
 from autoalign.discover.brute_force import BruteForce
 from autoalign.discover.constants import fit_constants, snap, snap_candidates
+from autoalign.discover.sparse import sparse_ratio, sparse_sum
 from autoalign.errors import AutoalignError
 from tests.test_cli import autoalign
 
@@ -85,6 +86,43 @@ def test_law_finder_tolerates_noise_and_prefers_the_simple_law() -> None:
     p, q, r = (sympy.Symbol(n, real=True) for n in "pqr")
     rounded = finder.law_.xreplace({f: round(float(f), 2) for f in finder.law_.atoms(sympy.Float)})
     assert sympy.simplify(rounded / (p * q / r)).is_constant()
+
+
+def test_sparse_ratio_finds_rational_laws_and_not_zero_over_zero() -> None:
+    x = data(256, 2, low=0.1, high=1.0)
+    features, terms = BruteForce([a, b], max_size=5).features(x)
+    assert sympy.sin(a) ** 2 in terms and sympy.cos(a) ** 2 in terms  # sin² + cos² = 1 is on offer
+    fit = sparse_ratio(features, terms, (x[:, 0] + x[:, 1]) / (1 + x[:, 0] * x[:, 1]))
+    assert fit is not None and fit.exact
+    rounded = fit.expression.xreplace({f: round(float(f), 6) for f in fit.expression.atoms(sympy.Float)})
+    assert same(sympy.nsimplify(rounded), (a + b) / (1 + a * b)), fit.expression
+
+
+def test_a_series_that_fits_is_not_exact() -> None:
+    """Many smooth terms match a smooth target closely: the fit must say it is no law."""
+    x = data(256, 1, low=0.2, high=5.0)
+    features, terms = BruteForce([a], max_size=5).features(x)
+    fit = sparse_sum(features, terms, 1 / (np.exp(x[:, 0] / (2 * np.pi)) - 1))
+    assert fit is not None and not fit.exact
+    exact = sparse_sum(features, terms, 3 * x[:, 0] ** 2 - np.sin(x[:, 0]) / 2)
+    assert exact is not None and exact.exact
+    assert same(sympy.nsimplify(exact.expression, rational=True), 3 * a**2 - sympy.sin(a) / 2), exact.expression
+
+
+@pytest.mark.parametrize(
+    ("make", "truth"),
+    [
+        (lambda x: np.arcsin(x[:, 0] * np.sin(x[:, 1]) / 5), "asin(x0*sin(x1)/5)"),
+        (lambda x: (x[:, 0] + x[:, 1]) / (1 + x[:, 0] * x[:, 1] / 25), "25*(x0 + x1)/(x0*x1 + 25)"),
+        (lambda x: 1 / (np.exp(x[:, 0] / (2 * np.pi)) - 1), "1/(exp(x0/(2*pi)) - 1)"),
+    ],
+)
+def test_law_finder_reaches_arcsin_ratios_and_constants_inside(make, truth) -> None:
+    x = data(2000, 2)
+    finder = LawFinder(time_budget_s=20, use_gp=False).fit(x, make(x))
+    symbols = {f"x{i}": sympy.Symbol(f"x{i}", real=True) for i in range(2)}
+    assert finder.found_
+    assert same(finder.law_, sympy.sympify(truth, locals=symbols)), finder.law_
 
 
 def test_pure_noise_is_no_law() -> None:

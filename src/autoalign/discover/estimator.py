@@ -7,7 +7,8 @@ The search, in the manner of AI Feynman:
    is where small expressions are found fast. The raw variables are searched too, as a second
    view, since units are not always given or helpful.
 2. **Brute force** over every small expression tree of each view (``brute_force.py``), scored
-   against the target and a few transforms of it (1/y, y², √y, log y) at once.
+   against the target and a few transforms of it (1/y, y², √y, log y, sin y, cos y) at once;
+   sparse sums and ratios of small terms (``sparse.py``) for the same targets.
 3. **Constants.** The best shapes get their constants fitted (``a·f(c·x) + b``), then snapped to
    integers, small fractions and known constants when the fit stays as good.
 4. **Genetic programming** (pyoperon) on the reduced problem when nothing exact turned up and
@@ -25,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from autoalign.discover.brute_force import BruteForce
+from autoalign.discover.brute_force import BruteForce, Candidate
 from autoalign.discover.constants import fit_constants, refit_floats, snap
-from autoalign.discover.sparse import sparse_sum
+from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
 from autoalign.errors import AutoalignError
 
 #: Rows used by the enumeration (each expression is evaluated on these only).
@@ -36,13 +37,17 @@ SAMPLE_ROWS = 64
 FIT_ROWS = 2000
 #: How far from a half-integer a fitted exponent may be for the power law to be tried.
 POWER_ROUNDING = 0.1
-#: Rows and largest term size of sparse sums.
+#: Rows of sparse sums, and their largest term size by number of variables (the number of terms
+#: grows as variables**size; beyond the table, 3).
 SUM_ROWS = 256
-SUM_TERM_SIZE = 4
-#: Above this many variables, terms are one size smaller (their number grows as variables**size).
-SUM_SMALL_PROBLEM = 4
+SUM_TERM_SIZES = {1: 5, 2: 5, 3: 4, 4: 4}
 #: Candidates of each view whose constants are fitted.
 REFINE = 12
+#: Largest size of the further candidates refined while time lasts, if a fit on
+#: ``SCREEN_ROWS`` rows reaches ``PROMISING_R2``.
+REFINE_SMALL_SIZE = 3
+SCREEN_ROWS = 200
+PROMISING_R2 = 0.999
 #: Larger expressions are left as they are (even the cheap rewrites grow with size).
 MAX_SIMPLIFY_OPS = 40
 #: Below this held-out R² nothing is called a law.
@@ -63,6 +68,8 @@ class Law:
     test_rmse: float
     test_r2: float
     source: str
+    #: The method that found it knows it is only an approximation (so it must not end the search).
+    approximate: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -90,6 +97,9 @@ TRANSFORMS = (
     _TargetTransform("y^2", np.square, sympy.sqrt, lambda y: bool(np.all(y >= 0))),
     _TargetTransform("sqrt(y)", np.sqrt, lambda e: e**2, lambda y: bool(np.all(y >= 0))),
     _TargetTransform("log(y)", np.log, sympy.exp, lambda y: bool(np.all(y > 0))),
+    # Angles given by their sine or cosine (refraction, diffraction): arcsin and arccos laws.
+    _TargetTransform("sin(y)", np.sin, sympy.asin, lambda y: bool(np.all(np.abs(y) <= np.pi / 2))),
+    _TargetTransform("cos(y)", np.cos, sympy.acos, lambda y: bool(np.all((y >= 0) & (y <= np.pi)))),
 )
 
 
@@ -240,11 +250,21 @@ class LawFinder:
             if _exact(laws):
                 return laws
         stop_at = time.perf_counter() + budget_s * 0.5
-        for candidate in candidates[:REFINE]:
-            if time.perf_counter() > stop_at:
+        for i, candidate in enumerate(self._to_refine(candidates)):
+            if time.perf_counter() > stop_at or (i >= REFINE and _exact(laws)):
                 break
-            laws.extend(self._refined(view, candidate.expression, transforms[candidate.target], x, y, "brute force"))
+            transform = transforms[candidate.target]
+            if i < REFINE or _promising(view, candidate.expression, transform, x, y):
+                laws.extend(self._refined(view, candidate.expression, transform, x, y, "brute force"))
         return laws
+
+    @staticmethod
+    def _to_refine(candidates: list[Candidate]) -> list[Candidate]:
+        """The :data:`REFINE` best candidates, then the small ones, smallest first, while time
+        lasts: a constant inside a function (``1/(exp(x/(2π)) - 1)``) hides the shape from the
+        affine score on the raw values, where a fit of ``a·f(c·x) + b`` finds it."""
+        small = sorted((c for c in candidates[REFINE:] if c.size <= REFINE_SMALL_SIZE), key=lambda c: (c.size, -c.r2))
+        return candidates[:REFINE] + small
 
     def _power_law(self, view: _View, x: np.ndarray, y: np.ndarray) -> list[Law]:
         """``c·Π x_i^e_i`` with exponents rounded to halves, fitted in logs: the shape of most laws
@@ -264,23 +284,25 @@ class LawFinder:
     def _sums(
         self, view: _View, x: np.ndarray, y: np.ndarray, transforms: list[_TargetTransform], rng: np.random.Generator
     ) -> list[Law]:
-        """Sparse sums of small terms (``sparse.py``) for the target and each of its transforms."""
+        """Sparse sums and ratios of small terms (``sparse.py``) for the target and each of its
+        transforms."""
         rows = rng.choice(len(y), size=min(SUM_ROWS, len(y)), replace=False)
-        size = SUM_TERM_SIZE if len(view.symbols) <= SUM_SMALL_PROBLEM else SUM_TERM_SIZE - 1
+        size = SUM_TERM_SIZES.get(len(view.symbols), 3)
         features, terms = BruteForce(view.symbols, max_size=size).features(x[rows])
         laws = []
         for transform in transforms:
             with np.errstate(all="ignore"):
                 target = transform.forward(y[rows])
-            total = sparse_sum(features, terms, target)
-            if total is None:
-                continue
-            try:
-                expression = view.to_original(transform.inverse(total))
-            except (TypeError, ValueError, ZeroDivisionError):
-                continue
-            if (law := self._law(expression, "sparse sum")) is not None:
-                laws.append(law)
+            for source, search in (("sparse sum", sparse_sum), ("sparse ratio", sparse_ratio)):
+                fit: SparseFit | None = search(features, terms, target)
+                if fit is None:
+                    continue
+                try:
+                    expression = view.to_original(transform.inverse(fit.expression))
+                except (TypeError, ValueError, ZeroDivisionError):
+                    continue
+                if (law := self._law(expression, source, approximate=not fit.exact)) is not None:
+                    laws.append(law)
         return laws
 
     def _refined(
@@ -326,12 +348,12 @@ class LawFinder:
                 refit=lambda e: refit_floats(e, self.symbols_, self._x_train[:FIT_ROWS], self._y_train[:FIT_ROWS]),
             )
             if expression != law.expression:
-                candidate = self._law(expression, law.source + ", snapped")
+                candidate = self._law(expression, law.source + ", snapped", approximate=law.approximate)
                 if candidate is not None:
                     snapped.append(candidate)
         return laws + snapped
 
-    def _law(self, expression: sympy.Expr, source: str) -> Law | None:
+    def _law(self, expression: sympy.Expr, source: str, *, approximate: bool = False) -> Law | None:
         if expression.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
             return None
         expression = self._simplified(_tidy(expression))
@@ -340,7 +362,8 @@ class LawFinder:
         if not (np.isfinite(train_rmse) and np.isfinite(test_rmse)):
             return None
         predicted = self._evaluate(expression, self._x_test)
-        return Law(expression, _complexity(expression), train_rmse, test_rmse, _r2(self._y_test, predicted), source)
+        r2 = _r2(self._y_test, predicted)
+        return Law(expression, _complexity(expression), train_rmse, test_rmse, r2, source, approximate)
 
     def _simplified(self, expression: sympy.Expr) -> sympy.Expr:
         """Tidy knowing which variables are positive in the data (so sqrt(c**2) is c), and hand the
@@ -358,7 +381,20 @@ class LawFinder:
             if np.all(column > 0)
         }
         simpler = sympy.powdenest(sympy.powsimp(sympy.factor_terms(expression.xreplace(positive))), force=True)
-        return simpler.xreplace({p: s for s, p in positive.items()})
+        return self._without_abs(simpler.xreplace({p: s for s, p in positive.items()}))
+
+    def _without_abs(self, expression: sympy.Expr) -> sympy.Expr:
+        """|e| as e or -e where e keeps one sign on the data: the square root of a fitted square
+        (the y² view of a law) comes back as |x - u·t| where the law is x - u·t."""
+        signs = {}
+        for node in expression.atoms(sympy.Abs):
+            try:
+                values = self._evaluate(node.args[0], self._x_train)
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
+                continue
+            if np.all(values > 0) or np.all(values < 0):
+                signs[node] = node.args[0] * int(np.sign(values[0]))
+        return expression.xreplace(signs)
 
     def _evaluate(self, expression: sympy.Expr, x: np.ndarray) -> np.ndarray:
         function = sympy.lambdify([self.symbols_], expression, modules="numpy")
@@ -376,9 +412,20 @@ class LawFinder:
         return float(np.sqrt(np.mean(residual**2))) if np.all(np.isfinite(residual)) else float("inf")
 
 
+def _promising(view: _View, shape: sympy.Expr, transform: _TargetTransform, x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``a·f(c·x) + b`` fits a few rows well (R² above :data:`PROMISING_R2`): a tenth of
+    the cost of refining the shape, and most shapes fail it."""
+    rows = slice(0, SCREEN_ROWS)
+    with np.errstate(all="ignore"):
+        target = transform.forward(y[rows])
+    _, rmse = fit_constants(shape, view.symbols, x[rows], target)
+    return bool(np.isfinite(rmse) and rmse**2 < (1 - PROMISING_R2) * np.var(target))
+
+
 def _exact(laws: list[Law]) -> bool:
-    """Whether some law already fits the held-out rows to rounding error."""
-    return any(law.test_r2 > 1 - 1e-10 for law in laws)
+    """Whether some law, not known to be an approximation, already fits the held-out rows to
+    rounding error."""
+    return any(law.test_r2 > 1 - 1e-10 and not law.approximate for law in laws)
 
 
 def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,73 +1,197 @@
-"""Laws that are sums of a few simple terms, found by sparse regression over enumerated terms.
+"""Laws that are sums (or ratios of sums) of a few simple terms, found by sparse regression over
+enumerated terms.
 
 Brute force finds one expression scaled and shifted; a law such as ``x1*y1 + x2*y2 + x3*y3`` or,
 squared, a distance ``(x2 - x1)**2 + (y2 - y1)**2`` (six terms once expanded) is far beyond the
 sizes it reaches, yet each term is tiny. Orthogonal matching pursuit over every small expression
 picks the terms one at a time, refitting all coefficients by least squares at each step (as FFX
 and SINDy do), and stops when the fit is exact or a term no longer helps.
+
+A ratio ``(c0 + Σ p_i·t_i) / (1 + Σ q_j·t_j)`` (velocity addition ``(a + b)/(1 + a·b)``, a
+weighted mean, ``1/(1 - b²)``) is the same search once multiplied out: ``y = c0 + Σ p_i·t_i −
+Σ q_j·(y·t_j)`` is linear in the coefficients, with the products ``y·t_j`` as further terms.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
 #: Terms a sum may have.
 MAX_TERMS = 8
-#: Squared error, relative to the target's, below which a sum is exact (rounding error only).
-EXACT = 1e-20
+#: Squared error, relative to the target's mean square, below which a sum is exact (rounding
+#: error only). Looser, a truncated series passes: 1/(exp(z) - 1) = 1/z - 1/2 + z/12 - ... matches
+#: to 2e-23 with six terms where it converges.
+EXACT = 1e-26
 #: Greedy paths tried, each from one of the best single terms.
 STARTS = 24
 #: A new term must cut the residual by this share, or the sum stops growing.
 MIN_GAIN = 1e-3
 
 
-def sparse_sum(features: np.ndarray, expressions: list[sympy.Expr], target: np.ndarray) -> sympy.Expr | None:
+@dataclass(frozen=True, slots=True)
+class SparseFit:
+    """A sum or ratio found by sparse regression. ``exact`` says the target was matched to
+    rounding error; otherwise the fit is at best a good approximation (with many smooth terms,
+    a series can match a smooth target to 1e-7 without being its law), which must not stop the
+    search for the law."""
+
+    expression: sympy.Expr
+    exact: bool
+
+
+def sparse_sum(features: np.ndarray, expressions: list[sympy.Expr], target: np.ndarray) -> SparseFit | None:
     """``c0 + Σ c_i·term_i`` over at most :data:`MAX_TERMS` of ``features`` (rows are terms,
-    columns the sample), or None when no sum explains the target better than one term would.
+    columns the sample), or None when no sum explains the target better than one term would."""
+
+    def predict(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
+        return coefficients[:-1] @ features[chosen] + coefficients[-1]
+
+    every = np.arange(len(features))
+    found = _select(features, target, min_terms=2, predict=predict, ranked=every, simplest=every)
+    if found is None:
+        return None
+    chosen, coefficients, exact = found
+    terms = [sympy.Float(c, 12) * expressions[i] for c, i in zip(coefficients[:-1], chosen, strict=True)]
+    return SparseFit(sympy.Add(*terms, sympy.Float(coefficients[-1], 12)), exact)
+
+
+def sparse_ratio(features: np.ndarray, expressions: list[sympy.Expr], target: np.ndarray) -> SparseFit | None:
+    """``(c0 + Σ p_i·t_i) / (1 + Σ q_j·t_j)`` with at least one denominator term, or None.
+
+    Denominator terms are monomials (products of powers of the variables): with any terms, some
+    combination can be constant (sin² + cos² = 1) and make ``1 + Σ q_j·t_j`` vanish, a 0/0 that
+    fits every target exactly. Paths are judged by the ratio's own error, not the linearized
+    one, which a denominator close to zero everywhere also makes small.
+    """
+    if not np.all(np.isfinite(target)):
+        return None
+    monomials = [i for i, e in enumerate(expressions) if _monomial(e)]
+    n = len(expressions)
+
+    def parts(chosen: list[int], coefficients: np.ndarray) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+        terms = list(zip(coefficients[:-1], chosen, strict=True))
+        return [(c, i) for c, i in terms if i < n], [(c, monomials[i - n]) for c, i in terms if i >= n]
+
+    def predict(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
+        numerator, denominator = parts(chosen, coefficients)
+        top = coefficients[-1] + sum((c * features[i] for c, i in numerator), np.zeros(len(target)))
+        bottom = 1 + sum((c * features[i] for c, i in denominator), np.zeros(len(target)))
+        with np.errstate(all="ignore"):
+            return top / bottom
+
+    # The simplest denominators start paths: ranked by how well they alone fit, the products with
+    # the target would crowd out every numerator term.
+    stacked = np.vstack([features, -features[monomials] * target])
+    found = _select(
+        stacked, target, min_terms=1, predict=predict, ranked=np.arange(n), simplest=np.arange(n, len(stacked))
+    )
+    if found is None:
+        return None
+    chosen, coefficients, exact = found
+    numerator, denominator = parts(chosen, coefficients)
+    if not denominator:
+        return None
+    top = sympy.Add(*(sympy.Float(c, 12) * expressions[i] for c, i in numerator), sympy.Float(coefficients[-1], 12))
+    return SparseFit(top / sympy.Add(1, *(sympy.Float(c, 12) * expressions[i] for c, i in denominator)), exact)
+
+
+def _monomial(expression: sympy.Expr) -> bool:
+    return all(
+        factor.is_Symbol or (factor.is_Pow and factor.base.is_Symbol and factor.exp.is_Integer)
+        for factor in sympy.Mul.make_args(expression)
+    )
+
+
+def _select(
+    features: np.ndarray,
+    target: np.ndarray,
+    *,
+    min_terms: int,
+    predict: Callable[[list[int], np.ndarray], np.ndarray],
+    ranked: np.ndarray,
+    simplest: np.ndarray,
+) -> tuple[list[int], np.ndarray, bool] | None:
+    """The terms (indices into ``features``) of the best sparse sum, its coefficients (the
+    constant last) and whether ``predict(terms, coefficients)`` matches the target to rounding
+    error; None when it has fewer than ``min_terms`` terms (a single term is brute force's job).
 
     Terms are chosen by orthogonal least squares: each step takes the term that most reduces the
     error once made orthogonal to those already chosen (plain matching pursuit goes astray when
     terms are correlated, as x1**2, x1*x2 and x2**2 are). A greedy path can still start wrong, so
-    it is run from each of the :data:`STARTS` best single terms and the best path kept.
+    it is run from several starts and the best path kept: half of :data:`STARTS` are the best
+    single terms among ``ranked``, half the first terms of ``simplest`` (terms come simplest
+    first; the right first term of a law need not fit well alone).
     """
-    usable = np.all(np.isfinite(features), axis=1) & (np.ptp(features, axis=1) > 0)
-    features = features[usable]
-    expressions = [e for e, ok in zip(expressions, usable, strict=True) if ok]
-    if not expressions or not np.all(np.isfinite(target)) or np.ptp(target) == 0:
+    usable = np.flatnonzero(np.all(np.isfinite(features), axis=1) & (np.ptp(features, axis=1) > 0))
+    if not len(usable) or not np.all(np.isfinite(target)) or np.ptp(target) == 0:
         return None
-    constant = np.ones((len(target), 1)) / np.sqrt(len(target))
-    first_gains = _gains(features, constant, target - constant @ (constant.T @ target))
-    paths = [_greedy(features, target, int(start)) for start in np.argsort(-first_gains)[:STARTS]]
-    scale = float(np.var(target)) * len(target)
-    chosen, _ = min(paths, key=lambda path: (path[1] > EXACT * scale, len(path[0]), path[1]))
-    if len(chosen) < 2:
+    rows = features[usable]
+    norms = np.einsum("ij,ij->i", rows, rows)
+    centered = target - target.mean()
+    first_gains = _gains(rows @ centered, norms, rows.sum(axis=1) ** 2 / len(target))
+    exact = EXACT * float(target @ target)
+
+    def fit(chosen: list[int]) -> tuple[float, np.ndarray]:
+        design = np.column_stack([features[chosen].T, np.ones(len(target))])
+        coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+        residual = target - predict(chosen, coefficients)
+        return (float(residual @ residual) if np.all(np.isfinite(residual)) else np.inf), coefficients
+
+    def rank(chosen: list[int]) -> tuple[bool, int, float]:
+        error = fit(chosen)[0]
+        return error > exact, len(chosen), error
+
+    in_ranked = np.flatnonzero(np.isin(usable, ranked))
+    best = in_ranked[np.argsort(-first_gains[in_ranked])[: STARTS // 2]]
+    first = np.flatnonzero(np.isin(usable, simplest))[: STARTS // 2]
+    paths = [
+        [int(usable[i]) for i in _greedy(rows, norms, target, int(start))] for start in dict.fromkeys([*best, *first])
+    ]
+    chosen = _pruned(min(paths, key=rank), fit, exact)
+    if len(chosen) < min_terms:
         return None
-    design = np.column_stack([features[chosen].T, np.ones(len(target))])
-    coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
-    terms = [sympy.Float(c, 12) * expressions[i] for c, i in zip(coefficients[:-1], chosen, strict=True)]
-    return sympy.Add(*terms, sympy.Float(coefficients[-1], 12))
+    error, coefficients = fit(chosen)
+    return chosen, coefficients, error <= exact
 
 
-def _gains(features: np.ndarray, basis: np.ndarray, residual: np.ndarray) -> np.ndarray:
-    """How much each term would cut the squared residual, made orthogonal to ``basis`` first."""
-    orthogonal = features - (features @ basis) @ basis.T
-    norms = np.einsum("ij,ij->i", orthogonal, orthogonal)
-    floor = 1e-12 * np.einsum("ij,ij->i", features, features)
+def _pruned(chosen: list[int], fit: Callable[[list[int]], tuple[float, np.ndarray]], exact: float) -> list[int]:
+    """Drop terms the sum does as well without: a greedy path can take a few useless terms
+    before the right ones (which then make them useless), each with a coefficient near zero."""
+    error = fit(chosen)[0]
+    for term in list(reversed(chosen)):
+        fewer = [t for t in chosen if t != term]
+        fewer_error = fit(fewer)[0]
+        if fewer_error <= exact if error <= exact else fewer_error <= error * (1 + MIN_GAIN):
+            chosen, error = fewer, fewer_error
+    return chosen
+
+
+def _gains(correlations: np.ndarray, norms: np.ndarray, projected: np.ndarray) -> np.ndarray:
+    """How much each term would cut the squared residual, made orthogonal to the chosen terms
+    first: its correlation with the residual (which is orthogonal to them already) squared, over
+    the squared norm it has left once its projections on them (``projected``) are taken out."""
+    left = norms - projected
     with np.errstate(all="ignore"):
-        return np.where(norms > floor, (orthogonal @ residual) ** 2 / norms, 0.0)
+        return np.where(left > 1e-10 * norms, correlations**2 / left, 0.0)
 
 
-def _greedy(features: np.ndarray, target: np.ndarray, start: int) -> tuple[list[int], float]:
-    """Orthogonal least squares from ``start``: the chosen terms and the squared error left."""
+def _greedy(features: np.ndarray, norms: np.ndarray, target: np.ndarray, start: int) -> list[int]:
+    """Orthogonal least squares from ``start``: the chosen terms. ``norms`` are the terms'
+    squared norms; each step costs two products of the terms with a vector."""
     n = len(target)
-    basis = np.ones((n, 1)) / np.sqrt(n)
-    residual = target - basis @ (basis.T @ target)
-    scale = float(residual @ residual)
+    column = np.ones(n) / np.sqrt(n)
+    basis = column[:, None]
+    projected = (features @ column) ** 2
+    residual = target - column * (column @ target)
+    scale = float(target @ target)
     chosen: list[int] = []
     while len(chosen) < MAX_TERMS and float(residual @ residual) > EXACT * scale:
         if chosen:
-            gains = _gains(features, basis, residual)
+            gains = _gains(features @ residual, norms, projected)
             gains[chosen] = 0
             best = int(np.argmax(gains))
             if gains[best] < MIN_GAIN * float(residual @ residual):
@@ -81,5 +205,6 @@ def _greedy(features: np.ndarray, target: np.ndarray, start: int) -> tuple[list[
         chosen.append(best)
         column /= norm
         basis = np.column_stack([basis, column])
+        projected = projected + (features @ column) ** 2
         residual = residual - column * (column @ residual)
-    return chosen, float(residual @ residual)
+    return chosen
