@@ -149,9 +149,18 @@ def summary_of(values: list[float]) -> dict[str, float]:
 
 
 # -- 1. coverage ---------------------------------------------------------------------------------
-def coverage_signals(assistant: Assistant, question: str) -> dict:
-    """The best question-sentence cosine as ask.py computes it, and the share of the question's
-    content words found in the retrieved passages."""
+def library_vocabulary(library) -> frozenset[str]:
+    """Every content-word stem of the library (titles and texts), as ``query_terms`` stems them."""
+    vocabulary: set[str] = set()
+    for title, text in library.workspace.db.execute("SELECT title, text FROM documents"):
+        vocabulary |= query_terms(title)
+        vocabulary |= query_terms(text)
+    return frozenset(vocabulary)
+
+
+def coverage_signals(assistant: Assistant, question: str, vocabulary: frozenset[str] = frozenset()) -> dict:
+    """The best question-sentence cosine as ask.py computes it, the share of the question's
+    content words found in the retrieved passages, and its words that no library document uses."""
     library, verifier = assistant.library, assistant.context.verifier
     question = question.strip()
     found = passages(library, question, k=ask_module.PASSAGES)
@@ -159,10 +168,16 @@ def coverage_signals(assistant: Assistant, question: str) -> dict:
     wanted = query_terms(question)
     present = set().union(*(query_terms(p.text) for p in found)) if found else set()
     terms = len(wanted & present) / len(wanted) if wanted else 0.0
+    unknown = sorted(wanted - vocabulary) if vocabulary else []
     if not candidates:
-        return {"cosine": -1.0, "candidates": 0, "term_share": terms}
+        return {"cosine": -1.0, "candidates": 0, "term_share": terms, "unknown_terms": unknown}
     vectors = verifier.embed([question] + [plain(c.text) for c in candidates])
-    return {"cosine": float((vectors[1:] @ vectors[0]).max()), "candidates": len(candidates), "term_share": terms}
+    return {
+        "cosine": float((vectors[1:] @ vectors[0]).max()),
+        "candidates": len(candidates),
+        "term_share": terms,
+        "unknown_terms": unknown,
+    }
 
 
 def absent_terms_check(library, sets: dict) -> list[dict]:
@@ -181,9 +196,10 @@ def absent_terms_check(library, sets: dict) -> list[dict]:
 def run_coverage(assistant: Assistant, sets: dict[str, list[str]], aisafety_uid: dict[str, str]) -> dict:
     per_question = []
     answers = {}
+    vocabulary = library_vocabulary(assistant.library)
     for name, questions in sets.items():
         for q in questions:
-            signals = coverage_signals(assistant, q)
+            signals = coverage_signals(assistant, q, vocabulary)
             result = assistant.ask(q)
             answers[(name, q)] = result
             per_question.append({"set": name, "question": q, "covered": result.covered, **signals})
@@ -212,6 +228,13 @@ def run_coverage(assistant: Assistant, sets: dict[str, list[str]], aisafety_uid:
                 rows = [r for r in per_question if r["set"] == name]
                 row[name] = sum(r["cosine"] < t or r["term_share"] < u for r in rows) / len(rows)
             sweep2.append(row)
+    sweep3 = []
+    for t in sorted(set(COVERED_SWEEP + [ask_module.COVERED])):
+        row = {"covered_threshold": t}
+        for name in sets:
+            rows = [r for r in per_question if r["set"] == name]
+            row[name] = sum(r["cosine"] < t or bool(r["unknown_terms"]) for r in rows) / len(rows)
+        sweep3.append(row)
     cites_own = [
         any(s.document.uid == aisafety_uid[q] for s in answers[("aisafety.info titles", q)].references)
         for q in sets.get("aisafety.info titles", [])
@@ -220,6 +243,8 @@ def run_coverage(assistant: Assistant, sets: dict[str, list[str]], aisafety_uid:
         "shares": shares,
         "sweep_cosine": sweep,
         "sweep_cosine_and_terms": sweep2,
+        "sweep_cosine_and_no_unknown_word": sweep3,
+        "library_vocabulary_stems": len(vocabulary),
         "ask_vs_computed_cosine_disagreements": disagree,
         "aisafety_answers_citing_the_titled_page": sum(cites_own) / len(cites_own) if cites_own else None,
         "per_question": per_question,
@@ -345,6 +370,20 @@ def calibration(data: dict) -> dict:
         },
         "grid": grid,
         "examples": data["examples"],
+        # negatives the current rule accepts: read them to tell verifier errors from label noise
+        # (another document that really does say the same thing)
+        "accepted_negatives": [
+            {
+                "kind": kind,
+                "sentence": sentence,
+                "span": span,
+                "lexical": round(c.lexical, 3),
+                "semantic": round(c.semantic, 3),
+            }
+            for kind, key in (("passage", "negatives_passage"), ("sentence", "negatives_sentence"))
+            for (sentence, span), c in zip(data["pairs"][key], data[key], strict=True)
+            if c.supported
+        ],
     }
 
 
@@ -372,9 +411,22 @@ def citation_precision(assistant: Assistant, answers: dict, covered_sets: list[s
                 sum(triples[i][2] == plain(triples[i][3].text) for i in idx) / len(idx) if idx else None
             ),
         }
+    # a quote checked against its own span: the verifier embeds the span as stored (markdown links,
+    # HTML entities), the sentence as shown (plain), so even a verbatim quote can fall below the rules
+    quotes = [c for t, c in zip(triples, checks, strict=True) if t[2] == plain(t[3].text)]
+    differs = [i for i, t in enumerate(triples) if t[2] == plain(t[3].text) and t[2] != t[3].text]
     every = {
         "citations": len(triples),
         "supported_by_verifier": sum(c.supported for c in checks) / len(checks) if checks else None,
+        "quotes": len(quotes),
+        "quotes_whose_raw_span_differs_from_the_sentence": len(differs),
+        "quotes_semantic_min": min((c.semantic for c in quotes), default=None),
+        "quotes_semantic_below_paraphrase": sum(c.semantic < verify_module.PARAPHRASE for c in quotes),
+        "quotes_unsupported": sum(not c.supported for c in quotes),
+        "lowest_quotes": sorted(
+            ({"sentence": triples[i][2], "span": triples[i][3].text, "semantic": checks[i].semantic} for i in differs),
+            key=lambda r: r["semantic"],
+        )[:5],
     }
     sample = random.Random(seed).sample(range(len(triples)), min(n_spot, len(triples)))
     spot = [
@@ -485,6 +537,21 @@ def run_rouge(assistant: Assistant, pairs: list, rng: random.Random) -> dict:
                 for metric, value in got.items():
                     into.setdefault(system, {}).setdefault(metric, []).append(value.fmeasure)
     mean = {s: {m: statistics.fmean(v) for m, v in ms.items()} for s, ms in scores.items()}
+    # paired bootstrap over pairs: 95% interval of ours minus each baseline
+    boot = np.random.default_rng(0)
+    n = len(scores.get("ours", {}).get("rouge1", []))
+    draws = boot.integers(0, n, size=(1000, n)) if n else None
+    differences = {}
+    for baseline in ("lead-k", "random-k"):
+        for metric in ("rouge1", "rouge2", "rougeL"):
+            if draws is None:
+                continue
+            diff = np.array(scores["ours"][metric]) - np.array(scores[baseline][metric])
+            means = diff[draws].mean(axis=1)
+            differences[f"ours - {baseline} {metric}"] = {
+                "mean": float(diff.mean()),
+                "ci95": np.percentile(means, [2.5, 97.5]).round(4).tolist(),
+            }
     mean_no = {s: {m: statistics.fmean(v) for m, v in ms.items()} for s, ms in scores_no_opinion.items()}
     return {
         "pairs": used,
@@ -498,6 +565,7 @@ def run_rouge(assistant: Assistant, pairs: list, rng: random.Random) -> dict:
         "references_with_opinion_part": with_opinion,
         "f1_mean": mean,
         "f1_mean_opinion_removed": mean_no,
+        "paired_differences": differences,
     }
 
 
@@ -581,12 +649,13 @@ def run_latency(
         rows[name] = timed(fn, inputs)
         print(f"  {name}: p50 {rows[name]['p50'] * 1000:.0f} ms", flush=True)
         if peer_name:
-            rows[f"{name} | {peer_name}"] = timed(peer_fn, peer_inputs)
-    bq = (questions * (brainstorm_runs + 1))[: brainstorm_runs + 1]
-    rows["brainstorm n=4 (Gemma 3 270M)"] = timed(lambda q: assistant.brainstorm(q, n=4, seed=0), bq)
+            rows[f"{name}; {peer_name}"] = timed(peer_fn, peer_inputs)
+    # no warm-up run: autocomplete has loaded the model and ask the embedder (a brainstorm costs tens of s)
+    bq = (questions * brainstorm_runs)[:brainstorm_runs]
+    rows["brainstorm n=4 (Gemma 3 270M)"] = timed(lambda q: assistant.brainstorm(q, n=4, seed=0), bq, warmup=0)
     print(f"  brainstorm: p50 {rows['brainstorm n=4 (Gemma 3 270M)']['p50']:.1f} s", flush=True)
-    rows["brainstorm n=4 (Gemma 3 270M) | peer: 4 raw completions of a 2-source note, same sampling"] = timed(
-        raw_brainstorm, bq
+    rows["brainstorm n=4 (Gemma 3 270M); peer: 4 raw completions of a 2-source note, same sampling"] = timed(
+        raw_brainstorm, bq, warmup=0
     )
     return {"runs": runs, "brainstorm_runs": brainstorm_runs, "model": model.name, "rows": rows}
 
@@ -609,7 +678,7 @@ def main() -> None:
     parser.add_argument("--spot", type=int, default=30, help="triples in the spot-check file")
     parser.add_argument("--rouge-pairs", type=int, default=0, help="newsletter/paper pairs for ROUGE (0: all)")
     parser.add_argument("--latency-runs", type=int, default=5, help="timed runs per assistant (after 1 warm-up)")
-    parser.add_argument("--brainstorm-runs", type=int, default=2, help="timed brainstorm runs (after 1 warm-up)")
+    parser.add_argument("--brainstorm-runs", type=int, default=2, help="timed brainstorm runs (no warm-up)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip", nargs="*", default=[], choices=["coverage", "verifier", "rouge", "latency"])
     parser.add_argument("--quick", action="store_true", help="small samples, to try the script")
@@ -739,6 +808,18 @@ def main() -> None:
             )
         )
 
+        print("\nwith a third rule, not covered when a content word of the question occurs in no library document:")
+        print(
+            table(
+                ["COVERED", *sets],
+                [[r["covered_threshold"], *(r[n] for n in sets)] for r in coverage["sweep_cosine_and_no_unknown_word"]],
+            )
+        )
+        flagged = [r for r in coverage["per_question"] if r["unknown_terms"] and r["set"] in covered_sets]
+        print(f"covered questions with a word the library never uses: {len(flagged)}, e.g.")
+        for r in flagged[:5]:
+            print(f"  {r['question']}  {r['unknown_terms']}")
+
     if "verifier" not in args.skip:
         t = time.perf_counter()
         data = verifier_pairs(assistant, args.verifier_docs, random.Random(args.seed))
@@ -846,8 +927,12 @@ def main() -> None:
                 ],
             )
         )
+        a = cit["all"]
+        print(f"all: {a['supported_by_verifier']:.3f} of {a['citations']}; spot-check: {args.spotcheck}")
         print(
-            f"all: {cit['all']['supported_by_verifier']:.3f} of {cit['all']['citations']}; spot-check: {args.spotcheck}"
+            f"quotes (sentence == plain span): {a['quotes']}; raw span differs (links, entities): "
+            f"{a['quotes_whose_raw_span_differs_from_the_sentence']}; lowest cosine {a['quotes_semantic_min']:.3f}; "
+            f"below PARAPHRASE {a['quotes_semantic_below_paraphrase']}; unsupported {a['quotes_unsupported']}"
         )
 
     pairs = rouge_pairs(library)
@@ -879,6 +964,8 @@ def main() -> None:
             )
         )
         print(f"references with an opinion part in their text: {rouge['references_with_opinion_part']}")
+        for label, d in rouge["paired_differences"].items():
+            print(f"  {label}: {d['mean']:+.4f}, 95% paired bootstrap interval {d['ci95']}")
 
     if "latency" not in args.skip:
         embedder.enabled = False
@@ -902,7 +989,7 @@ def main() -> None:
         )
         print(
             table(
-                ["assistant | peer", "p50 ms", "p95 ms", "max ms", "CPU p50 ms", "runs"],
+                ["assistant; peer", "p50 ms", "p95 ms", "max ms", "CPU p50 ms", "runs"],
                 [
                     [name, r["p50"] * 1000, r["p95"] * 1000, r["max"] * 1000, r["cpu_p50"] * 1000, r["n"]]
                     for name, r in lat["rows"].items()
