@@ -603,16 +603,21 @@ def run_latency(
     def embed_sentences(uid: str) -> None:
         assistant.context.verifier.embed([plain(s.text) for s in document_sentences(library, uid)])
 
+    drafts_per_idea = getattr(brainstorm_module, "DRAFTS", 1)
+    opening = getattr(brainstorm_module, "OPENING", "")
+
     def raw_brainstorm(q: str) -> None:
-        # what brainstorm's generation alone costs: 4 completions of a 2-source note, same sampling
+        # what brainstorm's generation alone costs: for each of 4 ideas, the drafts brainstorm asks
+        # for (DRAFTS) of a 2-source note, same sampling and seeds
         if q not in found:
             found[q] = passages(library, q, k=brainstorm_module.SOURCES, per_document=1)
         spans = found[q]
         for k in range(4):
             a, b = spans[k % len(spans)], spans[(k + 1) % len(spans)]
             sources = [(sentences_of(a) or [a])[0], (sentences_of(b) or [b])[0]]
-            sampling = brainstorm_module.SAMPLING.model_copy(update={"seed": k})
-            model.complete(brainstorm_module.note(q, sources), sampling, 1)
+            sampling = brainstorm_module.SAMPLING.model_copy(update={"seed": drafts_per_idea * k})
+            prompt = brainstorm_module.note(q, sources) + (f" {opening}" if opening else "")
+            model.complete(prompt, sampling, drafts_per_idea)
 
     rows: dict[str, dict] = {}
     plan = [
@@ -654,7 +659,7 @@ def run_latency(
     bq = (questions * brainstorm_runs)[:brainstorm_runs]
     rows["brainstorm n=4 (Gemma 3 270M)"] = timed(lambda q: assistant.brainstorm(q, n=4, seed=0), bq, warmup=0)
     print(f"  brainstorm: p50 {rows['brainstorm n=4 (Gemma 3 270M)']['p50']:.1f} s", flush=True)
-    rows["brainstorm n=4 (Gemma 3 270M); peer: 4 raw completions of a 2-source note, same sampling"] = timed(
+    rows[f"brainstorm n=4 (Gemma 3 270M); peer: 4 x {drafts_per_idea} raw completions of a 2-source note"] = timed(
         raw_brainstorm, bq, warmup=0
     )
     return {"runs": runs, "brainstorm_runs": brainstorm_runs, "model": model.name, "rows": rows}
