@@ -10,6 +10,7 @@ from autoalign.discover import DataError, LawFinder, NoLawFound, read_csv
 from autoalign.discover.brute_force import BruteForce
 from autoalign.discover.constants import fit_constants, snap, snap_candidates
 from autoalign.discover.sparse import sparse_ratio, sparse_sum
+from autoalign.discover.symmetry import Difference, translation_symmetries
 from autoalign.errors import AutoalignError
 from tests.test_cli import autoalign
 
@@ -92,7 +93,9 @@ def test_sparse_ratio_finds_rational_laws_and_not_zero_over_zero() -> None:
     x = data(256, 2, low=0.1, high=1.0)
     features, terms = BruteForce([a, b], max_size=5).features(x)
     assert sympy.sin(a) ** 2 in terms and sympy.cos(a) ** 2 in terms  # sin² + cos² = 1 is on offer
-    fit = sparse_ratio(features, terms, (x[:, 0] + x[:, 1]) / (1 + x[:, 0] * x[:, 1]))
+    assert {terms[i] for i in terms.monomials} >= {a, b, a * b, a / b, 1 / a, a**2 * b}
+    assert sympy.sqrt(a) not in {terms[i] for i in terms.monomials}
+    fit = sparse_ratio(features, terms, (x[:, 0] + x[:, 1]) / (1 + x[:, 0] * x[:, 1]), terms.monomials)
     assert fit is not None and fit.exact
     rounded = fit.expression.xreplace({f: round(float(f), 6) for f in fit.expression.atoms(sympy.Float)})
     assert same(sympy.nsimplify(rounded), (a + b) / (1 + a * b)), fit.expression
@@ -107,6 +110,36 @@ def test_a_series_that_fits_is_not_exact() -> None:
     exact = sparse_sum(features, terms, 3 * x[:, 0] ** 2 - np.sin(x[:, 0]) / 2)
     assert exact is not None and exact.exact
     assert same(sympy.nsimplify(exact.expression, rational=True), 3 * a**2 - sympy.sin(a) / 2), exact.expression
+
+
+def test_translation_symmetry_is_found_and_near_misses_are_not() -> None:
+    rng = np.random.default_rng(1)
+    x = np.column_stack(
+        [rng.uniform(3, 4, 3000), rng.uniform(1, 2, 3000), rng.uniform(3, 4, 3000), rng.uniform(1, 2, 3000)]
+    )
+    y = 1 / ((x[:, 0] - x[:, 1]) ** 2 + (x[:, 2] - x[:, 3]) ** 2)
+    # x0 with x3 nearly cancels too (x0 - x1 and x2 - x3 are both about 2), but only nearly.
+    found = translation_symmetries(x, y, [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)], rng)
+    assert sorted(found, key=lambda d: d.first) == [Difference(0, 1), Difference(2, 3)]
+    products = x[:, 0] * x[:, 2] + x[:, 1] * x[:, 3]
+    assert translation_symmetries(x, products, [(0, 1), (2, 3)], rng) == []
+
+
+def test_law_finder_searches_the_differences_with_units() -> None:
+    rng = np.random.default_rng(2)
+    x = np.column_stack([rng.uniform(1, 3, 3000), rng.uniform(1, 3, 3000), rng.uniform(1, 2, 3000)])
+    y = x[:, 2] * np.cos(x[:, 0] - x[:, 1]) ** 2
+    units = {"a1": "rad", "a2": "rad", "r": "m", "y": "m"}
+    said: list[str] = []
+    finder = LawFinder(time_budget_s=20, use_gp=False).fit(
+        x, y, names=["a1", "a2", "r"], units=units, progress=said.append
+    )
+    assert (
+        "translation symmetry: the law depends on -a1 + a2" in said
+        or "translation symmetry: the law depends on a1 - a2" in said
+    )
+    a1, a2, r = (sympy.Symbol(n, real=True) for n in ("a1", "a2", "r"))
+    assert finder.found_ and sympy.simplify(finder.law_ - r * sympy.cos(a1 - a2) ** 2) == 0, finder.law_
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ squared correlation), so scale and offset never need to be searched for.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,18 +139,18 @@ class BruteForce:
         found.sort(key=lambda c: (-c.r2, c.size))
         return found
 
-    def features(self, sample_x: np.ndarray) -> tuple[np.ndarray, list[sympy.Expr]]:
+    def features(self, sample_x: np.ndarray) -> tuple[np.ndarray, Terms]:
         """Every distinct non-constant expression up to ``max_size``: values (one row each) and
-        expressions, for sparse regression over them."""
+        the expressions, for sparse regression over them."""
         seen: set[bytes] = set()
         levels = {1: self._leaves(sample_x, seen)}
         for size in range(2, self.max_size + 1):
             levels[size] = self._grow(levels, size, seen)
+        # Dedupe drops every constant expression but the leaf 1.
         rows = [(size, row) for size, level in levels.items() for row in range(len(level))]
-        expressions = [self._sympy(levels, size, row) for size, row in rows]
-        keep = [i for i, e in enumerate(expressions) if e.free_symbols]
-        values = np.vstack([levels[size].values[row] for size, row in rows])[keep] if rows else np.empty((0, 0))
-        return values, [expressions[i] for i in keep]
+        rows = [(size, row) for size, row in rows if size > 1 or levels[1].left[row] >= 0]
+        values = np.vstack([levels[size].values[row] for size, row in rows]) if rows else np.empty((0, 0))
+        return values, Terms(self, levels, rows)
 
     def _leaves(self, sample_x: np.ndarray, seen: set[bytes]) -> _Level:
         n_vars = sample_x.shape[1]
@@ -250,6 +250,52 @@ class BruteForce:
         if name in UNARY:
             return UNARY[name][1](left)
         return BINARY[name][1](left, self._sympy(levels, int(level.right_size[row]), int(level.right[row])))
+
+
+class Terms(Sequence[sympy.Expr]):
+    """The expressions behind the rows of :meth:`BruteForce.features`, each built on first use:
+    building thousands of sympy expressions takes seconds, and a sparse fit uses a handful.
+
+    ``monomials`` are the indices of the products of integer powers of the variables (known from
+    how each was built, without building it).
+    """
+
+    def __init__(self, search: BruteForce, levels: dict[int, _Level], rows: list[tuple[int, int]]) -> None:
+        self._search, self._levels, self._rows = search, levels, rows
+        self._built: dict[int, sympy.Expr] = {}
+        flags = _monomial_flags(levels)
+        self.monomials = np.array([i for i, (size, row) in enumerate(rows) if flags[size][row]], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index not in self._built:
+            self._built[index] = self._search._sympy(self._levels, *self._rows[index])
+        return self._built[index]
+
+
+def _monomial_flags(levels: dict[int, _Level]) -> dict[int, np.ndarray]:
+    """For each row of each level, whether it is a product of integer powers of the variables."""
+    flags: dict[int, np.ndarray] = {}
+    power = {_CODE[name] for name in ("inv", "sq")}
+    product = {_CODE[name] for name in ("mul", "div")}
+    for size in sorted(levels):
+        level = levels[size]
+        ok = np.zeros(len(level), dtype=bool)
+        for row in range(len(level)):
+            op = int(level.op[row])
+            if op == _CODE[_LEAF]:
+                ok[row] = level.left[row] >= 0
+            elif op in power:
+                ok[row] = flags[int(level.left_size[row])][level.left[row]]
+            elif op in product:
+                left = flags[int(level.left_size[row])][level.left[row]]
+                ok[row] = left and flags[int(level.right_size[row])][level.right[row]]
+        flags[size] = ok
+    return flags
 
 
 def _standardize(values: np.ndarray) -> np.ndarray:

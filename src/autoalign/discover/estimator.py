@@ -22,6 +22,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
@@ -29,7 +31,11 @@ import sympy
 from autoalign.discover.brute_force import BruteForce, Candidate
 from autoalign.discover.constants import fit_constants, refit_floats, snap
 from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
+from autoalign.discover.symmetry import apply_differences, translation_symmetries
 from autoalign.errors import AutoalignError
+
+if TYPE_CHECKING:
+    from autoalign.discover.pi_groups import PiAnalysis
 
 #: Rows used by the enumeration (each expression is evaluated on these only).
 SAMPLE_ROWS = 64
@@ -41,6 +47,11 @@ POWER_ROUNDING = 0.1
 #: grows as variables**size; beyond the table, 3).
 SUM_ROWS = 256
 SUM_TERM_SIZES = {1: 5, 2: 5, 3: 4, 4: 4}
+#: Shares of a view's time for the enumeration and for sums and ratios; the rest, and at least
+#: ``MIN_REFINE_SHARE``, fits the constants of the best shapes.
+SEARCH_SHARE = 0.4
+SUMS_SHARE = 0.3
+MIN_REFINE_SHARE = 0.2
 #: Candidates of each view whose constants are fitted.
 REFINE = 12
 #: Largest size of the further candidates refined while time lasts, if a fit on
@@ -166,7 +177,7 @@ class LawFinder:
         self._x_train, self._y_train = X[train], y[train]
         self._x_test, self._y_test = X[test], y[test]
 
-        views = self._views(X, y, units, target_name, say)
+        views = self._views(X, y, units, target_name, train, say)
         laws: list[Law] = []
         deadline = started + self.time_budget_s
         for i, view in enumerate(views):
@@ -200,40 +211,97 @@ class LawFinder:
 
     # --- the search ----------------------------------------------------------------------------
 
-    def _views(self, X: np.ndarray, y: np.ndarray, units: dict[str, str] | None, target_name: str, say) -> list[_View]:
-        raw = _View("the raw variables", self.symbols_, X, y, lambda e: e)
+    def _views(
+        self, X: np.ndarray, y: np.ndarray, units: dict[str, str] | None, target_name: str, train: np.ndarray, say
+    ) -> list[_View]:
+        """The problem in the raw variables and in dimensionless groups; first, where the target
+        depends on some pairs of same-unit variables only through their differences, the same
+        two views with each such pair replaced by its difference (``symmetry.py``)."""
+        if units:
+            from autoalign.discover.units import UnitsError
+
+            missing = [n for n in [*self.names_, target_name] if n not in units]
+            if missing:
+                raise UnitsError(f"no units given for {', '.join(missing)}")
+        views, analysis = self._views_of(X, y, self.names_, self.symbols_, units, target_name, lambda e: e, say)
+        if analysis is not None:
+            self.pi_analysis_ = analysis
+        differences = translation_symmetries(X[train], y[train], self._same_unit_pairs(units), np.random.default_rng(0))
+        if not differences:
+            return views
+        paired = {c for d in differences for c in (d.first, d.second)}
+        kept = [i for i in range(len(self.names_)) if i not in paired]
+        named = [self.names_[i] for i in kept]
+        named += [f"{self.names_[d.first]}-{self.names_[d.second]}" for d in differences]
+        symbols = [sympy.Symbol(name, real=True) for name in named]
+        back = {
+            symbol: self.symbols_[d.first] - self.symbols_[d.second]
+            for symbol, d in zip(symbols[len(kept) :], differences, strict=True)
+        }
+        say(f"translation symmetry: the law depends on {', '.join(map(str, back.values()))}")
+        # A difference has the units of the pair.
+        like = [self.names_[i] for i in [*kept, *(d.first for d in differences)]]
+        new_units = {n: units[o] for n, o in zip(named, like, strict=True)} if units else None
+        if new_units is not None:
+            new_units[target_name] = units[target_name]
+        x_new = apply_differences(X, differences)
+        symmetric, _ = self._views_of(x_new, y, named, symbols, new_units, target_name, lambda e: e.xreplace(back), say)
+        return [*symmetric, *views]
+
+    def _same_unit_pairs(self, units: dict[str, str] | None) -> list[tuple[int, int]]:
+        """Pairs of columns that may be subtracted: of the same units (any two, without units)."""
+        pairs = list(combinations(range(len(self.names_)), 2))
         if not units:
-            return [raw]
+            return pairs
+        from autoalign.discover.units import parse_units
+
+        dimensions = [parse_units(units[name]) for name in self.names_]
+        return [(i, j) for i, j in pairs if dimensions[i] == dimensions[j]]
+
+    def _views_of(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        names: list[str],
+        symbols: list[sympy.Symbol],
+        units: dict[str, str] | None,
+        target_name: str,
+        back: Callable[[sympy.Expr], sympy.Expr],
+        say,
+    ) -> tuple[list[_View], PiAnalysis | None]:
+        """The raw and dimensionless views of some variables (``back`` rewrites a law in them in
+        the estimator's own), and the dimensional analysis, if it applies."""
+        raw = _View(f"the variables {', '.join(names)}", symbols, X, y, back)
+        if not units:
+            return [raw], None
         from autoalign.discover.pi_groups import buckingham_pi
         from autoalign.discover.units import UnitsError, parse_units
 
-        missing = [n for n in [*self.names_, target_name] if n not in units]
-        if missing:
-            raise UnitsError(f"no units given for {', '.join(missing)}")
-        analysis = buckingham_pi({n: parse_units(units[n]) for n in [*self.names_, target_name]}, target_name)
+        analysis = buckingham_pi({n: parse_units(units[n]) for n in [*names, target_name]}, target_name)
         if analysis.target_scale is None:
             say("dimensional analysis: the target's units are not made of the inputs'; searching raw variables")
-            return [raw]
+            return [raw], None
         try:
             pi_x, pi_y = analysis.transform(X, y)
         except UnitsError as exc:
             say(f"dimensional analysis does not apply to these values ({exc}); searching raw variables")
-            return [raw]
+            return [raw], None
         pis = [sympy.Symbol(f"pi{i + 1}", real=True) for i in range(pi_x.shape[1])]
         say(f"dimensional analysis: {X.shape[1]} variables -> {len(pis)} dimensionless groups")
-        self.pi_analysis_ = analysis
+        plain = dict(zip([sympy.Symbol(n) for n in names], symbols, strict=True))
         reduced = _View(
-            f"{len(pis)} dimensionless groups",
+            f"{len(pis)} dimensionless groups of {', '.join(names)}",
             pis,
             pi_x,
             pi_y,
-            lambda e: analysis.to_original(e, pis).xreplace(
-                dict(zip([sympy.Symbol(n) for n in self.names_], self.symbols_, strict=True))
-            ),
+            lambda e: back(analysis.to_original(e, pis).xreplace(plain)),
         )
-        return [reduced, raw]
+        return [reduced, raw], analysis
 
     def _brute_force(self, view: _View, train: np.ndarray, rng: np.random.Generator, budget_s: float) -> list[Law]:
+        """Enumeration, then sums and ratios, then the constants of the best shapes, within
+        ``budget_s`` (shares :data:`SEARCH_SHARE` and :data:`SUMS_SHARE` for the first two)."""
+        started = time.perf_counter()
         x, y = view.x[train], view.y[train]
         transforms = [t for t in TRANSFORMS if t.valid(y)]
         sample = rng.choice(len(y), size=min(SAMPLE_ROWS, len(y)), replace=False)
@@ -241,15 +309,16 @@ class LawFinder:
             return self._refined(view, sympy.Integer(1), TRANSFORMS[0], x, y, "dimensional analysis")
         with np.errstate(all="ignore"):
             targets = np.vstack([t.forward(y[sample]) for t in transforms])
-        search = BruteForce(view.symbols, max_size=self.max_size, time_budget_s=budget_s * 0.5)
+        search = BruteForce(view.symbols, max_size=self.max_size, time_budget_s=budget_s * SEARCH_SHARE)
         candidates = search.search(x[sample], targets)
         laws: list[Law] = self._power_law(view, x, y)
         # Sums are cheap and, when one is exact, spare the constant fitting of every shape.
         if not (candidates and candidates[0].r2 > 1 - 1e-12):
-            laws.extend(self._sums(view, x, y, transforms, rng))
+            sums_until = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
+            laws.extend(self._sums(view, x, y, transforms, rng, sums_until))
             if _exact(laws):
                 return laws
-        stop_at = time.perf_counter() + budget_s * 0.5
+        stop_at = max(started + budget_s, time.perf_counter() + budget_s * MIN_REFINE_SHARE)
         for i, candidate in enumerate(self._to_refine(candidates)):
             if time.perf_counter() > stop_at or (i >= REFINE and _exact(laws)):
                 break
@@ -282,10 +351,16 @@ class LawFinder:
         return self._refined(view, sign * shape, TRANSFORMS[0], x, y, "power law", scale_inputs=False)
 
     def _sums(
-        self, view: _View, x: np.ndarray, y: np.ndarray, transforms: list[_TargetTransform], rng: np.random.Generator
+        self,
+        view: _View,
+        x: np.ndarray,
+        y: np.ndarray,
+        transforms: list[_TargetTransform],
+        rng: np.random.Generator,
+        deadline: float,
     ) -> list[Law]:
         """Sparse sums and ratios of small terms (``sparse.py``) for the target and each of its
-        transforms."""
+        transforms, until ``deadline``."""
         rows = rng.choice(len(y), size=min(SUM_ROWS, len(y)), replace=False)
         size = SUM_TERM_SIZES.get(len(view.symbols), 3)
         features, terms = BruteForce(view.symbols, max_size=size).features(x[rows])
@@ -293,8 +368,14 @@ class LawFinder:
         for transform in transforms:
             with np.errstate(all="ignore"):
                 target = transform.forward(y[rows])
-            for source, search in (("sparse sum", sparse_sum), ("sparse ratio", sparse_ratio)):
-                fit: SparseFit | None = search(features, terms, target)
+            for source in ("sparse sum", "sparse ratio"):
+                if time.perf_counter() > deadline:
+                    return laws
+                fit: SparseFit | None = (
+                    sparse_sum(features, terms, target)
+                    if source == "sparse sum"
+                    else sparse_ratio(features, terms, target, terms.monomials)
+                )
                 if fit is None:
                     continue
                 try:

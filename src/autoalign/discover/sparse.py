@@ -14,7 +14,7 @@ weighted mean, ``1/(1 - b²)``) is the same search once multiplied out: ``y = c0
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +43,7 @@ class SparseFit:
     exact: bool
 
 
-def sparse_sum(features: np.ndarray, expressions: list[sympy.Expr], target: np.ndarray) -> SparseFit | None:
+def sparse_sum(features: np.ndarray, expressions: Sequence[sympy.Expr], target: np.ndarray) -> SparseFit | None:
     """``c0 + Σ c_i·term_i`` over at most :data:`MAX_TERMS` of ``features`` (rows are terms,
     columns the sample), or None when no sum explains the target better than one term would."""
 
@@ -59,17 +59,19 @@ def sparse_sum(features: np.ndarray, expressions: list[sympy.Expr], target: np.n
     return SparseFit(sympy.Add(*terms, sympy.Float(coefficients[-1], 12)), exact)
 
 
-def sparse_ratio(features: np.ndarray, expressions: list[sympy.Expr], target: np.ndarray) -> SparseFit | None:
+def sparse_ratio(
+    features: np.ndarray, expressions: Sequence[sympy.Expr], target: np.ndarray, monomials: np.ndarray
+) -> SparseFit | None:
     """``(c0 + Σ p_i·t_i) / (1 + Σ q_j·t_j)`` with at least one denominator term, or None.
 
-    Denominator terms are monomials (products of powers of the variables): with any terms, some
-    combination can be constant (sin² + cos² = 1) and make ``1 + Σ q_j·t_j`` vanish, a 0/0 that
-    fits every target exactly. Paths are judged by the ratio's own error, not the linearized
+    Denominator terms are only the ``monomials`` (indices of products of integer powers of the
+    variables): with any terms, some combination can be constant (sin² + cos² = 1) or nearly so
+    (powers x^(1/16), x^(1/8)... ) and make ``1 + Σ q_j·t_j`` vanish, a 0/0 that fits every target.
+    Paths are judged by the ratio's own error, not the linearized
     one, which a denominator close to zero everywhere also makes small.
     """
     if not np.all(np.isfinite(target)):
         return None
-    monomials = [i for i, e in enumerate(expressions) if _monomial(e)]
     n = len(expressions)
 
     def parts(chosen: list[int], coefficients: np.ndarray) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
@@ -97,13 +99,6 @@ def sparse_ratio(features: np.ndarray, expressions: list[sympy.Expr], target: np
         return None
     top = sympy.Add(*(sympy.Float(c, 12) * expressions[i] for c, i in numerator), sympy.Float(coefficients[-1], 12))
     return SparseFit(top / sympy.Add(1, *(sympy.Float(c, 12) * expressions[i] for c, i in denominator)), exact)
-
-
-def _monomial(expression: sympy.Expr) -> bool:
-    return all(
-        factor.is_Symbol or (factor.is_Pow and factor.base.is_Symbol and factor.exp.is_Integer)
-        for factor in sympy.Mul.make_args(expression)
-    )
 
 
 def _select(
