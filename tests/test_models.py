@@ -51,6 +51,22 @@ def test_embedded_seed_reproduces_and_greedy_is_deterministic(gemma) -> None:
     assert gemma.complete(PROMPT, greedy)[0].text == gemma.complete(PROMPT, greedy)[0].text
 
 
+def test_embedded_seed_reproduces_on_a_fresh_model_and_a_used_one(gemma) -> None:
+    """The same seed gives the same text whatever the cache holds: nothing, a longer prompt with
+    the same start, or tokens generated from it."""
+    from autoalign.models.llama_cpp import LlamaCppModel, embedded_model_path
+
+    prompt = " ".join([PROMPT] * 12)  # longer than one priming chunk
+    sampling = Sampling(max_tokens=12, seed=5, logprobs=0)
+    fresh = LlamaCppModel(embedded_model_path(), n_ctx=4096)
+    expected = [c.text for c in fresh.complete(prompt, sampling, n=2)]
+    del fresh
+    gemma.complete(prompt + " and a longer ending that shares its start", Sampling(max_tokens=3, logprobs=0))
+    assert [c.text for c in gemma.complete(prompt, sampling, n=2)] == expected
+    gemma.complete(prompt, Sampling(max_tokens=20, logprobs=0))
+    assert [c.text for c in gemma.complete(prompt, sampling, n=2)] == expected
+
+
 def test_embedded_stop_sequence_ends_before_it(gemma) -> None:
     [continuation] = gemma.complete("Count with me: 1, 2, 3, 4", Sampling(max_tokens=40, stop=(",",), seed=1))
     assert continuation.finish_reason == "stop"

@@ -81,6 +81,10 @@ def check_gguf(path: Path) -> None:
         raise ModelError(f"{path} is not a GGUF model file (it does not start with 'GGUF'); download it again")
 
 
+#: Prompt tokens evaluated together when priming the cache (see ``LlamaCppModel._prime``).
+CHUNK = 128
+
+
 class LlamaCppModel(LanguageModel):
     """A local GGUF model. One generation at a time per model object (llama.cpp contexts are not
     thread-safe); other callers wait for the lock."""
@@ -109,6 +113,9 @@ class LlamaCppModel(LanguageModel):
         self.supports_chat = chat
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
+        # What _prime left in the cache: the head it evaluated, and how much of it is whole chunks.
+        self._primed: list[int] = []
+        self._whole_chunks = 0
         self._pieces: dict[int, bytes] = {}
         self._vocab = self._llama.n_vocab()
         self._vocab_handle = llama_cpp.llama_model_get_vocab(self._llama.model)
@@ -141,6 +148,7 @@ class LlamaCppModel(LanguageModel):
             yield from super().chat(messages, sampling, cancel)
             return
         with self._lock:
+            self._primed, self._whole_chunks = [], 0  # llama-cpp-python's own caching takes over
             chunks = self._llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 stream=True,
@@ -205,11 +213,15 @@ class LlamaCppModel(LanguageModel):
         yield DoneEvent(index, "stop")
 
     def _prime(self, prompt_tokens: list[int]) -> None:
-        """Leave exactly the prompt minus its last token in the KV cache, reusing what is there.
+        """Leave exactly the prompt minus its last token in the KV cache, computed as a fresh
+        prompt would compute it, reusing what of the cache was.
 
-        ``generate`` then evaluates the last token alone for every continuation. Evaluated within
-        a batch (a fresh prompt) or alone (a cached one), it gives slightly different logits, which
-        is enough to make the same seed sample differently.
+        A token's cached keys and values differ in their last bits with the batch it was evaluated
+        in, and that is enough for the same seed to sample differently. So the head of the prompt
+        is always evaluated in chunks of :data:`CHUNK` tokens aligned to its start; what is reused
+        of the cache is the run of whole chunks evaluated that way (or the whole head, when it is
+        the head primed last), never tokens evaluated in another grouping (the tail of a longer
+        prompt, generated tokens). ``generate`` then evaluates the last token alone.
         """
         llama = self._llama
         head = prompt_tokens[:-1]
@@ -219,8 +231,14 @@ class LlamaCppModel(LanguageModel):
             if a != b:
                 break
             common += 1
+        if not (common == len(head) and head == self._primed):
+            common = min(common, self._whole_chunks)
+            common -= common % CHUNK
         llama.n_tokens = common
-        llama.eval(head[common:])
+        for start in range(common, len(head), CHUNK):
+            llama.eval(head[start : start + CHUNK])
+        self._primed = head
+        self._whole_chunks = len(head) - len(head) % CHUNK
 
     def _is_end(self, token_id: int) -> bool:
         import llama_cpp
