@@ -20,9 +20,9 @@ from pathlib import Path
 
 from autoalign.assist import store
 from autoalign.assist.ask import ask
-from autoalign.assist.brainstorm import brainstorm, grow
+from autoalign.assist.brainstorm import IDEAS, MAX_IDEAS, brainstorm, grow
 from autoalign.assist.complete import autocomplete
-from autoalign.assist.context import Context
+from autoalign.assist.context import MAX_DRAFT_CHARS, Context, validate_prompt
 from autoalign.assist.distill import distill
 from autoalign.assist.duck import respond
 from autoalign.assist.explain import explain
@@ -35,7 +35,20 @@ from autoalign.library import Library
 from autoalign.loom import Loom, Tree
 from autoalign.workspace import Workspace
 
-__all__ = ["KINDS", "Assistant", "Item", "Kind", "Result", "ResultInfo", "Section", "Session", "Span"]
+__all__ = [
+    "IDEAS",
+    "KINDS",
+    "MAX_DRAFT_CHARS",
+    "MAX_IDEAS",
+    "Assistant",
+    "Item",
+    "Kind",
+    "Result",
+    "ResultInfo",
+    "Section",
+    "Session",
+    "Span",
+]
 
 #: Words of a draft that name its rubber-duck session.
 SESSION_TITLE_WORDS = 12
@@ -85,10 +98,11 @@ class Assistant:
     ) -> tuple[int, Result]:
         """One turn of a rubber-duck conversation: the researcher's text is stored first, then the
         duck's reply; returns the session (new when ``session`` is None) and the reply."""
+        text = validate_prompt(text, "draft", MAX_DRAFT_CHARS)
         if session is None:
             words = text.split()
             title = " ".join(words[:SESSION_TITLE_WORDS]) + ("…" if len(words) > SESSION_TITLE_WORDS else "")
-            session = store.new_session(self.workspace, title or "(empty)")
+            session = store.new_session(self.workspace, title)
         else:
             store.session(self.workspace, session)  # refuses an unknown session before storing anything
         store.add_turn(self.workspace, session, "researcher", text=text)

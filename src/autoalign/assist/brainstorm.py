@@ -82,7 +82,8 @@ def grow(loom: Loom, result: Result, section: int, item: int) -> Tree:
     idea = result.sections[section].items[item]
     sources = [result.citation(number) for number in idea.citations]
     tree = loom.new_tree(note(result.prompt, sources), title=f"Idea: {idea.text[:60]}")
-    tree.add_child(tree.info().root_id, " " + idea.text, source="AI", model=result.model)
+    child = tree.add_child(tree.info().root_id, " " + idea.text, source="AI", model=result.model)
+    tree.go_to(child.id)
     return tree
 
 

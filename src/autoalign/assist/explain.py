@@ -16,6 +16,7 @@ from autoalign.assist.records import Item, References, Result, Section
 from autoalign.assist.sentences import plain
 from autoalign.assist.summarize import central_sentences, cited_quotes, document_passages, read_documents
 from autoalign.assist.terms import define, key_terms
+from autoalign.library.records import reader_path
 
 IN_SHORT = 3
 TERMS = 5
@@ -64,6 +65,5 @@ def _read_next(context: Context, uids: list[str]) -> tuple[Item, ...]:
         for related in context.library.related(uid, k=RELATED):
             if related.document.uid not in seen:
                 seen.add(related.document.uid)
-                link = f"/library/doc/{related.document.uid}"
-                items.append(Item(related.document.title, link=link))
+                items.append(Item(related.document.title, link=reader_path(related.document.uid)))
     return tuple(items[: RELATED * 2])

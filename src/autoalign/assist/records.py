@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
 
-from autoalign.library.records import DocumentInfo
+from autoalign.library.records import DocumentInfo, reader_path
 
 Kind = Literal["ask", "summarize", "explain", "distill", "brainstorm", "duck"]
 KINDS: tuple[Kind, ...] = ("ask", "summarize", "explain", "distill", "brainstorm", "duck")
@@ -30,7 +29,7 @@ class Span:
     @property
     def reader_url(self) -> str:
         """The web reader, opened scrolled to this span."""
-        return f"/library/doc/{quote(self.document.uid, safe='')}?start={self.start}&end={self.end}"
+        return reader_path(self.document.uid, self.start, self.end)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -20,9 +20,7 @@ from fastapi import APIRouter, Body, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from autoalign.assist import KINDS, Assistant, Kind, Result
-from autoalign.assist.brainstorm import IDEAS, MAX_IDEAS
-from autoalign.assist.context import MAX_DRAFT_CHARS, validate_prompt
+from autoalign.assist import IDEAS, KINDS, MAX_IDEAS, Assistant, Kind, Result
 from autoalign.assist.store import Session
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom.tree import MAX_ID
@@ -99,14 +97,6 @@ def documents_form(documents: Annotated[str, Form()] = "", document: Annotated[s
 
 
 DocumentsDep = Annotated[DocumentsForm, Depends(documents_form)]
-
-
-def duck_turn(assistant: Assistant, text: str, session: int | None) -> tuple[int, Result]:
-    """One rubber-duck turn, the text checked first: ``Assistant.duck`` stores the researcher's
-    turn (and a new session) before the duck validates it, so an empty or oversized text would
-    otherwise leave a turn with no reply behind."""
-    validate_prompt(text, "draft", MAX_DRAFT_CHARS)
-    return assistant.duck(text, session=session)
 
 
 def one_document(uids: list[str]) -> str:
@@ -272,7 +262,7 @@ def duck_form(
 ) -> Response:
     """One turn: the researcher's text, then the duck's reply; the conversation shows both."""
     try:
-        session_id, _reply = duck_turn(assistant, text, session)
+        session_id, _reply = assistant.duck(text, session=session)
     except NotFoundError:
         raise  # an unknown session: the 404 page, there is no conversation to show the text in
     except AutoalignError as exc:
@@ -351,7 +341,7 @@ def duck_api(
     session: Annotated[int | None, Body(embed=True, ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     """One rubber-duck turn; without ``session`` a new conversation starts."""
-    session_id, reply = duck_turn(assistant, text, session)
+    session_id, reply = assistant.duck(text, session=session)
     return {"session": session_id, "result": reply.as_dict()}
 
 

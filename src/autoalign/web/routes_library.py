@@ -15,8 +15,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from autoalign.errors import AutoalignError
 from autoalign.library import MAX_UPLOAD_BYTES, Hit, Library, LibraryStats
 from autoalign.library.parsers import SUPPORTED_SUFFIXES
+from autoalign.library.records import reader_path
 from autoalign.library.search import MODES, Mode
-from autoalign.web.templating import page, reader_url
+from autoalign.web.templating import page
 from autoalign.web.text import cite_span, reader_view
 from autoalign.web.uploads import RecentUploads, UploadSummary, add_file
 
@@ -215,7 +216,7 @@ def search_api(library: LibraryDep, form: SearchDep) -> dict[str, Any]:
     return {
         "query": form.q,
         "mode": form.mode,
-        "hits": [hit.as_dict() | {"reader_url": reader_url(hit.document.uid, hit.start, hit.end)} for hit in hits],
+        "hits": [hit.as_dict() | {"reader_url": reader_path(hit.document.uid, hit.start, hit.end)} for hit in hits],
     }
 
 
@@ -235,7 +236,7 @@ def document_api(uid: str, library: LibraryDep) -> dict[str, Any]:
 def related_api(uid: str, library: LibraryDep, k: Annotated[int, Query(ge=1, le=50)] = RELATED) -> dict[str, Any]:
     return {
         "related": [
-            {"document": r.document.as_dict(), "score": r.score, "reader_url": reader_url(r.document.uid)}
+            {"document": r.document.as_dict(), "score": r.score, "reader_url": reader_path(r.document.uid)}
             for r in library.related(uid, k=k)
         ]
     }

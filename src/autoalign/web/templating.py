@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from autoalign import __version__
+from autoalign.library.records import reader_path
 from autoalign.web.text import link_url, render_blocks
 
 HERE = Path(__file__).parent
@@ -35,14 +36,6 @@ NAV: tuple[NavItem, ...] = (
 )
 
 
-def reader_url(uid: str, start: int | None = None, end: int | None = None) -> str:
-    """The reader page of a document, at the cited span when one is given."""
-    url = "/library/doc/" + quote(uid, safe="")
-    if start is not None and end is not None:
-        url += "?" + urlencode({"start": start, "end": end}) + "#cite"
-    return url
-
-
 def plain_text_url(uid: str) -> str:
     return "/library/text/" + quote(uid, safe="")
 
@@ -60,7 +53,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(
     nav=NAV,
     version=__version__,
-    reader_url=reader_url,
+    reader_url=reader_path,
     plain_text_url=plain_text_url,
     related_url=related_url,
     link_url=link_url,
