@@ -101,6 +101,19 @@ def test_sparse_ratio_finds_rational_laws_and_not_zero_over_zero() -> None:
     assert same(sympy.nsimplify(rounded), (a + b) / (1 + a * b)), fit.expression
 
 
+def test_sparse_ratio_under_noise_keeps_the_law_and_not_the_noise() -> None:
+    """With 1% noise, thousands of terms each fit a little of it: the ratio must stay one term
+    over one term, with its coefficients refined past the bias of the linearized fit."""
+    x = data(256, 1, low=0.2, high=0.66)
+    features, terms = BruteForce([a], max_size=5).features(x)
+    truth = 1 / (1 - x[:, 0] ** 2)
+    noisy = truth + np.random.default_rng(4).normal(0, 0.01 * np.sqrt(np.mean(truth**2)), len(truth))
+    fit = sparse_ratio(features, terms, noisy, terms.monomials)
+    assert fit is not None and not fit.exact and len(fit.expression.atoms(sympy.Float)) <= 3, fit.expression
+    rounded = fit.expression.xreplace({f: round(float(f), 1) for f in fit.expression.atoms(sympy.Float)})
+    assert same(sympy.nsimplify(rounded), 1 / (1 - a**2)), fit.expression
+
+
 def test_a_series_that_fits_is_not_exact() -> None:
     """Many smooth terms match a smooth target closely: the fit must say it is no law."""
     x = data(256, 1, low=0.2, high=5.0)

@@ -61,6 +61,11 @@ SCREEN_ROWS = 200
 PROMISING_R2 = 0.999
 #: Larger expressions are left as they are (even the cheap rewrites grow with size).
 MAX_SIMPLIFY_OPS = 40
+#: The law is the simplest within this share of the best held-out error.
+CHOICE_TOLERANCE = 0.1
+#: Laws whose constants are snapped: the most accurate, and the simplest of those close to them.
+SNAP_ACCURATE = 8
+SNAP_SIMPLE = 4
 #: Below this held-out R² nothing is called a law.
 MIN_R2 = 0.9
 
@@ -420,9 +425,16 @@ class LawFinder:
         return [law for law in laws if law is not None]
 
     def _snapped(self, laws: list[Law]) -> list[Law]:
-        best = sorted(laws, key=lambda law: law.test_rmse)[:8]
+        """Laws with their constants snapped, for the most accurate laws and for the simplest of
+        those nearly as accurate (under noise, the law itself is seldom the most accurate: a longer
+        expression fits some of the noise)."""
+        if not laws:
+            return laws
+        accurate = sorted(laws, key=lambda law: law.test_rmse)[:SNAP_ACCURATE]
+        close = [law for law in laws if law.test_rmse <= accurate[0].test_rmse * (1 + 2 * CHOICE_TOLERANCE) + 1e-12]
+        simple = sorted(close, key=lambda law: law.complexity)[:SNAP_SIMPLE]
         snapped = []
-        for law in best:
+        for law in dict.fromkeys([*accurate, *simple]):
             expression = snap(
                 law.expression,
                 lambda e: self._rmse(e, self._x_train, self._y_train),
@@ -562,7 +574,7 @@ def _pareto(laws: list[Law]) -> list[Law]:
     return front
 
 
-def _choose(front: list[Law], tolerance: float = 0.1) -> Law | None:
+def _choose(front: list[Law], tolerance: float = CHOICE_TOLERANCE) -> Law | None:
     """The simplest law on the front within ``tolerance`` of the best error: noise, and errors of
     measurement that are not noise (calibration left in summary variables), make the most accurate
     candidate an overfit that bends itself to them."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
+from scipy.optimize import least_squares
 
 #: Terms a sum may have.
 MAX_TERMS = 8
@@ -26,9 +27,12 @@ MAX_TERMS = 8
 #: error only). Looser, a truncated series passes: 1/(exp(z) - 1) = 1/z - 1/2 + z/12 - ... matches
 #: to 2e-23 with six terms where it converges.
 EXACT = 1e-26
+#: Function evaluations per coefficient when a ratio's coefficients are refined.
+REFINE_EVALUATIONS = 20
 #: Greedy paths tried, each from one of the best single terms.
 STARTS = 24
-#: A new term must cut the residual by this share, or the sum stops growing.
+#: A new term must cut the residual by this share, or by more where :func:`_price` asks more, or
+#: the sum stops growing.
 MIN_GAIN = 1e-3
 
 
@@ -80,6 +84,8 @@ def sparse_ratio(
 
     def predict(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
         numerator, denominator = parts(chosen, coefficients)
+        if not denominator:  # a sum, not a ratio: no candidate here
+            return np.full(len(target), np.nan)
         top = coefficients[-1] + sum((c * features[i] for c, i in numerator), np.zeros(len(target)))
         bottom = 1 + sum((c * features[i] for c, i in denominator), np.zeros(len(target)))
         with np.errstate(all="ignore"):
@@ -87,9 +93,30 @@ def sparse_ratio(
 
     # The simplest denominators start paths: ranked by how well they alone fit, the products with
     # the target would crowd out every numerator term.
+    def refine(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
+        """The ratio's own least squares from the linearized fit's coefficients: with noise on
+        the target, the products ``y·t_j`` are noisy too and bias the linear fit."""
+        try:
+            with np.errstate(all="ignore"):
+                result = least_squares(
+                    lambda c: np.nan_to_num(predict(chosen, c) - target, nan=1e6, posinf=1e6, neginf=-1e6),
+                    coefficients,
+                    method="lm",
+                    max_nfev=REFINE_EVALUATIONS * len(coefficients),
+                )
+        except (ValueError, np.linalg.LinAlgError):
+            return coefficients
+        return result.x
+
     stacked = np.vstack([features, -features[monomials] * target])
     found = _select(
-        stacked, target, min_terms=1, predict=predict, ranked=np.arange(n), simplest=np.arange(n, len(stacked))
+        stacked,
+        target,
+        min_terms=1,
+        predict=predict,
+        ranked=np.arange(n),
+        simplest=np.arange(n, len(stacked)),
+        refine=refine,
     )
     if found is None:
         return None
@@ -109,6 +136,7 @@ def _select(
     predict: Callable[[list[int], np.ndarray], np.ndarray],
     ranked: np.ndarray,
     simplest: np.ndarray,
+    refine: Callable[[list[int], np.ndarray], np.ndarray] = lambda _chosen, coefficients: coefficients,
 ) -> tuple[list[int], np.ndarray, bool] | None:
     """The terms (indices into ``features``) of the best sparse sum, its coefficients (the
     constant last) and whether ``predict(terms, coefficients)`` matches the target to rounding
@@ -133,12 +161,17 @@ def _select(
     def fit(chosen: list[int]) -> tuple[float, np.ndarray]:
         design = np.column_stack([features[chosen].T, np.ones(len(target))])
         coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+        coefficients = refine(chosen, coefficients)
         residual = target - predict(chosen, coefficients)
         return (float(residual @ residual) if np.all(np.isfinite(residual)) else np.inf), coefficients
 
-    def rank(chosen: list[int]) -> tuple[bool, int, float]:
+    def rank(chosen: list[int]) -> tuple[bool, float, float]:
+        """Exact sums first, the fewest terms first; then by the Bayesian information criterion
+        (error against terms)."""
         error = fit(chosen)[0]
-        return error > exact, len(chosen), error
+        if error <= exact:
+            return False, len(chosen), error
+        return True, len(target) * np.log(max(error, 1e-300)) + len(chosen) * _price(len(target), len(features)), error
 
     in_ranked = np.flatnonzero(np.isin(usable, ranked))
     best = in_ranked[np.argsort(-first_gains[in_ranked])[: STARTS // 2]]
@@ -146,21 +179,24 @@ def _select(
     paths = [
         [int(usable[i]) for i in _greedy(rows, norms, target, int(start))] for start in dict.fromkeys([*best, *first])
     ]
-    chosen = _pruned(min(paths, key=rank), fit, exact)
+    chosen = _pruned(min(paths, key=rank), fit, exact, _min_gain(len(target), len(features)))
     if len(chosen) < min_terms:
         return None
     error, coefficients = fit(chosen)
     return chosen, coefficients, error <= exact
 
 
-def _pruned(chosen: list[int], fit: Callable[[list[int]], tuple[float, np.ndarray]], exact: float) -> list[int]:
+def _pruned(
+    chosen: list[int], fit: Callable[[list[int]], tuple[float, np.ndarray]], exact: float, min_gain: float
+) -> list[int]:
     """Drop terms the sum does as well without: a greedy path can take a few useless terms
-    before the right ones (which then make them useless), each with a coefficient near zero."""
+    before the right ones (which then make them useless), each with a coefficient near zero.
+    Without them an exact sum must stay exact, and another lose less than ``min_gain``."""
     error = fit(chosen)[0]
     for term in list(reversed(chosen)):
         fewer = [t for t in chosen if t != term]
         fewer_error = fit(fewer)[0]
-        if fewer_error <= exact if error <= exact else fewer_error <= error * (1 + MIN_GAIN):
+        if fewer_error <= exact if error <= exact else fewer_error * (1 - min_gain) <= error:
             chosen, error = fewer, fewer_error
     return chosen
 
@@ -172,6 +208,18 @@ def _gains(correlations: np.ndarray, norms: np.ndarray, projected: np.ndarray) -
     left = norms - projected
     with np.errstate(all="ignore"):
         return np.where(left > 1e-10 * norms, correlations**2 / left, 0.0)
+
+
+def _price(rows: int, terms: int) -> float:
+    """What a term costs in ``rows·log(squared error)``: log(rows), the Bayesian information
+    criterion's price, plus 2·log(terms) for having been picked among so many (each of thousands
+    of terms fits some of the noise: the best of them fits it well)."""
+    return float(np.log(rows) + 2 * np.log(max(terms, 1)))
+
+
+def _min_gain(rows: int, terms: int) -> float:
+    """The share of the residual a new term must cut (equivalent to paying :func:`_price`)."""
+    return max(MIN_GAIN, 1 - float(np.exp(-_price(rows, terms) / rows)))
 
 
 def _greedy(features: np.ndarray, norms: np.ndarray, target: np.ndarray, start: int) -> list[int]:
@@ -189,7 +237,7 @@ def _greedy(features: np.ndarray, norms: np.ndarray, target: np.ndarray, start: 
             gains = _gains(features @ residual, norms, projected)
             gains[chosen] = 0
             best = int(np.argmax(gains))
-            if gains[best] < MIN_GAIN * float(residual @ residual):
+            if gains[best] < _min_gain(n, len(features)) * float(residual @ residual):
                 break
         else:
             best = start
