@@ -132,6 +132,10 @@ def test_ask_says_not_covered_for_what_the_library_lacks(assistant: Assistant) -
         assert not result.covered
         assert result.references == []
         assert "does not cover" in result.sections[0].items[0].text
+        assert result.sections[0].items[0].note, "the answer says why"
+    named = assistant.ask("What did Zorblatt show about reward hacking in 2031?")
+    assert not named.covered
+    assert named.sections[0].items[0].note == "no library document mentions “Zorblatt”, “2031”"
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 1_000_000])
@@ -188,6 +192,13 @@ def test_duck_keeps_the_whole_conversation(assistant: Assistant) -> None:
     assert turns[0].text == draft and turns[3].result.id == second.id
     with pytest.raises(NotFoundError):
         assistant.duck("anything", session=999_999)
+    sessions = len(assistant.sessions())
+    for bad in ("  ", "x" * 300_000):
+        with pytest.raises(AutoalignError, match="empty|limit"):
+            assistant.duck(bad, session=session)
+        with pytest.raises(AutoalignError, match="empty|limit"):
+            assistant.duck(bad)
+    assert len(assistant.session(session).turns) == 4 and len(assistant.sessions()) == sessions
 
 
 def test_markdown_export_lists_references(assistant: Assistant) -> None:
@@ -216,6 +227,7 @@ def test_brainstorm_draws_on_the_library_and_grows_in_loom(assistant: Assistant,
     [child] = tree.children(root.id)
     assert "Related work:" in root.text and result.citation(ideas[0].citations[0]).document.title in root.text
     assert child.text.strip() == result.sections[0].items[0].text
+    assert tree.info().current_id == child.id, "the Loom opens at the idea, ready to continue"
     with pytest.raises(NotFoundError):
         assistant.grow(result.id, 5, 0)
 
@@ -373,3 +385,18 @@ def test_cli_ask_prints_cited_answer_with_reader_links(assistant: Assistant, tmp
         timeout=300,
     )
     assert empty.returncode == 1 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_verifier_refuses_spans_with_other_numbers_or_names(minilm) -> None:
+    from autoalign.assist.verify import Verifier
+
+    verifier = Verifier(minilm)
+    claim = "Rohin Shah ran the fifth cohort of the program with 10 events."
+    same, swapped = verifier.check(
+        [
+            (claim, "Rohin Shah ran the fifth cohort of the program with 10 events in 2021."),
+            (claim, "Paul Christiano ran the fifth cohort of the program with 53 events."),
+        ]
+    )
+    assert same.supported and not same.missing
+    assert not swapped.supported and swapped.missing == ("10", "Shah")

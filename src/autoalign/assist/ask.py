@@ -5,13 +5,16 @@ sentences of the retrieved passages closest to the question, chosen by maximal m
 so that no two say the same thing, each a quote of the span it cites. With a chat model the
 answer is written from the same passages and each sentence is checked (``compose.py``).
 
-"The library does not cover this" is decided before anything is written: when no retrieved
-sentence comes close enough to the question (cosine of MiniLM embeddings), a model would only
-have unrelated passages to work from. The threshold is measured in ``bench/assist_eval.py``.
+"The library does not cover this" is decided before anything is written, on two signs that a
+model would only have unrelated passages to work from: the question names something no library
+document mentions (a word the lexical index has never seen: a product, a person, a year the
+library does not reach), or no retrieved sentence comes close enough to it (cosine of MiniLM
+embeddings). Both are measured in ``bench/assist_eval.py`` (BENCHMARKS.md section 9).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -23,40 +26,47 @@ from autoalign.assist.records import Item, References, Result, Section
 from autoalign.assist.selection import mmr
 from autoalign.assist.sentences import plain
 from autoalign.assist.verify import lexical_overlap
+from autoalign.library.highlight import STOPWORDS
+from autoalign.library.lexical import SEARCHED_FIELDS
 
 #: Passages retrieved as evidence.
 PASSAGES = 8
 #: Sentences in an extractive answer.
 SENTENCES = 4
 #: The library covers a question when some retrieved sentence has at least this cosine to it.
-COVERED = 0.5
+COVERED = 0.55
 #: Sentences weaker than this share of the best one's relevance are not used.
 RELATIVE_FLOOR = 0.75
 #: Weight of the question's words found in a sentence, next to the cosine.
 LEXICAL_WEIGHT = 0.2
 NOT_COVERED_TEXT = "The library does not cover this."
+_WORD = re.compile(r"\w+")
 
 
 def ask(
     context: Context, question: str, *, sentences: int = SENTENCES, cancel: threading.Event | None = None
 ) -> Result:
     question = validate_prompt(question)
-    found = passages(context.library, question, k=PASSAGES)
-    candidates = unique([s for p in found for s in sentences_of(p)])
     result = Result(
         "ask", question, [], [], model=context.author, settings={"sentences": sentences, "passages": PASSAGES}
     )
+    unknown = unknown_words(context, question)
+    if unknown:
+        return _not_covered(result, "no library document mentions " + ", ".join(f"“{w}”" for w in unknown))
+    found = passages(context.library, question, k=PASSAGES)
+    # Questions and lead-ins ("... argues three claims:") are sentences but answer nothing.
+    candidates = unique([s for p in found for s in sentences_of(p) if not s.text.rstrip().endswith(("?", ":"))])
     if not candidates:
-        return _not_covered(result)
+        return _not_covered(result, "search found no passage")
     vectors = context.verifier.embed([question] + [plain(c.text) for c in candidates])
     cosines = vectors[1:] @ vectors[0]
     if float(cosines.max()) < COVERED:
-        return _not_covered(result)
+        return _not_covered(result, f"no passage comes close to the question (best cosine {cosines.max():.2f})")
     references = References()
     if context.writes:
         written = write(context, f"Answer the question: {question}", found, references, cancel=cancel)
         if not written.covered:
-            return _not_covered(result)
+            return _not_covered(result, "the model found no answer in the passages")
         result.sections.append(Section("Answer", tuple(written.items)))
         if written.dropped:
             result.sections.append(Section("Left out: not supported by the library", tuple(written.dropped)))
@@ -65,7 +75,7 @@ def ask(
         allowed = relevance >= RELATIVE_FLOOR * relevance.max()
         chosen = mmr(relevance, vectors[1:], sentences, allowed=allowed)
         spans = [candidates[i] for i in chosen]
-        checks = context.verifier.check([(plain(s.text), s.text) for s in spans])
+        checks = context.verifier.check([(plain(s.text), plain(s.text)) for s in spans])
         items = [
             Item(plain(s.text), (references.cite(s),), supported=support.supported)
             for s, support in zip(spans, checks, strict=True)
@@ -75,7 +85,15 @@ def ask(
     return result
 
 
-def _not_covered(result: Result) -> Result:
+def unknown_words(context: Context, question: str) -> list[str]:
+    """The question's content words that no chunk of the library contains (stemmed, as search
+    matches them)."""
+    words = dict.fromkeys(w for w in _WORD.findall(question) if w.lower() not in STOPWORDS and len(w) > 2)
+    lexical = context.library.lexical
+    return [w for w in words if lexical.chunk_frequency(w, fields=SEARCHED_FIELDS) == 0]
+
+
+def _not_covered(result: Result, why: str) -> Result:
     result.covered = False
-    result.sections = [Section("Answer", (Item(NOT_COVERED_TEXT),))]
+    result.sections = [Section("Answer", (Item(NOT_COVERED_TEXT, note=why),))]
     return result

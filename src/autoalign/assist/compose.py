@@ -87,7 +87,7 @@ def check(context: Context, reply: str, passages: list[Span], references: Refere
         text = " ".join(_MARKERS.sub("", sentence.text).split()).replace(" .", ".")
         claims.append((text, {n for n in cited if 1 <= n <= len(passages)}))
     candidates = [(n, s) for n, p in enumerate(passages, 1) for s in sentences_of(p)]
-    supports = context.verifier.matrix([text for text, _ in claims], [s.text for _, s in candidates])
+    supports = context.verifier.matrix([text for text, _ in claims], [plain(s.text) for _, s in candidates])
     items, dropped = [], []
     for (text, cited), row in zip(claims, supports, strict=True):
         ranked = sorted(range(len(candidates)), key=lambda j: -row[j].score)

@@ -65,7 +65,7 @@ def respond(context: Context, draft: str, *, cancel: threading.Event | None = No
         candidates = unique([s for p in found for s in sentences_of(p)])
         if not candidates:
             continue
-        row = context.verifier.matrix([claim], [s.text for s in candidates])[0]
+        row = context.verifier.matrix([claim], [plain(s.text) for s in candidates])[0]
         best = max(range(len(candidates)), key=lambda j: row[j].score)
         if row[best].supported:
             supporting.append(Item(plain(candidates[best].text), (references.cite(candidates[best]),), True))

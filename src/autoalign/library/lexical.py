@@ -23,6 +23,8 @@ from autoalign.library.highlight import STOPWORDS
 WATERMARK_KEY = "lexical:watermark"
 SCHEMA_VERSION = "1"
 _FIELD_BOOSTS = {"title": 1.5, "section": 1.2, "text": 1.0}
+#: The fields a search matches words in.
+SEARCHED_FIELDS = tuple(_FIELD_BOOSTS)
 #: Short queries also score the words as a phrase, so "reward hacking" ranks passages with that
 #: phrase above passages that mention "hacking" alone; long queries skip it (rarely matches, costs time).
 PHRASE_MAX_WORDS = 6
@@ -147,7 +149,7 @@ class LexicalIndex:
         if 1 < len(words) <= PHRASE_MAX_WORDS:
             terms = f'{terms} "{" ".join(words)}"^{PHRASE_BOOST}'
         parsed, _errors = self.index.parse_query_lenient(
-            terms, default_field_names=list(_FIELD_BOOSTS), field_boosts=_FIELD_BOOSTS
+            terms, default_field_names=list(SEARCHED_FIELDS), field_boosts=_FIELD_BOOSTS
         )
         restrictions = self._filter_queries(filters)
         if restrictions:
@@ -177,11 +179,12 @@ class LexicalIndex:
     def num_chunks(self) -> int:
         return self.index.searcher().num_docs
 
-    def chunk_frequency(self, phrase: str) -> int:
-        """How many chunks contain ``phrase`` (stemmed, in the text): the rarity of a key term."""
+    def chunk_frequency(self, phrase: str, *, fields: Sequence[str] = ("text",)) -> int:
+        """How many chunks contain ``phrase`` (stemmed) in ``fields``: the rarity of a key term,
+        or zero for a word the library never uses."""
         words = re.findall(r"\w+", phrase)
         if not words:
             return 0
         query = words[0] if len(words) == 1 else f'"{" ".join(words)}"'
-        parsed, _errors = self.index.parse_query_lenient(query, default_field_names=["text"])
+        parsed, _errors = self.index.parse_query_lenient(query, default_field_names=list(fields))
         return self.index.searcher().search(parsed, limit=1, count=True).count
