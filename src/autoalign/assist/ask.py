@@ -41,6 +41,8 @@ RELATIVE_FLOOR = 0.75
 LEXICAL_WEIGHT = 0.2
 NOT_COVERED_TEXT = "The library does not cover this."
 _WORD = re.compile(r"\w+")
+#: Lower-case words this long are rare enough that the library's never using one is telling.
+LONG_WORD = 8
 
 
 def ask(
@@ -86,11 +88,20 @@ def ask(
 
 
 def unknown_words(context: Context, question: str) -> list[str]:
-    """The question's content words that no chunk of the library contains (stemmed, as search
-    matches them)."""
-    words = dict.fromkeys(w for w in _WORD.findall(question) if w.lower() not in STOPWORDS and len(w) > 2)
+    """The question's names, numbers and long words that no chunk of the library contains
+    (stemmed, as search matches them).
+
+    Only words that name something count: with a digit or a capital letter, or of at least
+    :data:`LONG_WORD` letters. A small library lacks many everyday words ("did", "show"), and
+    their absence says nothing about whether it covers the question.
+    """
+    words = dict.fromkeys(w for w in _WORD.findall(question) if w.lower() not in STOPWORDS and _names_something(w))
     lexical = context.library.lexical
     return [w for w in words if lexical.chunk_frequency(w, fields=SEARCHED_FIELDS) == 0]
+
+
+def _names_something(word: str) -> bool:
+    return len(word) >= LONG_WORD or any(c.isdigit() or c.isupper() for c in word)
 
 
 def _not_covered(result: Result, why: str) -> Result:
