@@ -25,6 +25,7 @@ from autoalign.assist.evidence import passages, sentences_of, unique
 from autoalign.assist.records import Item, References, Result, Section
 from autoalign.assist.selection import mmr
 from autoalign.assist.sentences import plain
+from autoalign.assist.terms import term_pattern
 from autoalign.assist.verify import lexical_overlap
 from autoalign.library.highlight import STOPWORDS
 from autoalign.library.lexical import SEARCHED_FIELDS
@@ -41,6 +42,11 @@ RELATIVE_FLOOR = 0.75
 LEXICAL_WEIGHT = 0.2
 NOT_COVERED_TEXT = "The library does not cover this."
 _WORD = re.compile(r"\w+")
+_WHAT_IS = re.compile(
+    r"^(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?[\"“']?([^?\"”']{2,60}?)[\"”']?\s*\??$", re.IGNORECASE
+)
+#: Added to the relevance of a sentence that defines what a "What is X?" question asks about.
+DEFINITION_BONUS = 0.15
 #: Lower-case words this long are rare enough that the library's never using one is telling.
 LONG_WORD = 8
 
@@ -74,6 +80,9 @@ def ask(
             result.sections.append(Section("Left out: not supported by the library", tuple(written.dropped)))
     else:
         relevance = cosines + LEXICAL_WEIGHT * np.array([lexical_overlap(question, c.text) for c in candidates])
+        if subject := asked_about(question):
+            defining = term_pattern(subject, defining=True)
+            relevance += DEFINITION_BONUS * np.array([bool(defining.search(c.text)) for c in candidates])
         allowed = relevance >= RELATIVE_FLOOR * relevance.max()
         chosen = mmr(relevance, vectors[1:], sentences, allowed=allowed)
         spans = [candidates[i] for i in chosen]
@@ -85,6 +94,12 @@ def ask(
         result.sections.append(Section("Answer", tuple(items)))
     result.references = references.spans
     return result
+
+
+def asked_about(question: str) -> str | None:
+    """What a "What is X?" question asks about (its answer should say "X is ...")."""
+    match = _WHAT_IS.match(question.strip())
+    return match.group(1).strip() if match else None
 
 
 def unknown_words(context: Context, question: str) -> list[str]:

@@ -128,7 +128,9 @@ _GENERIC = frozenset(
 _STOP = ENGLISH_STOP_WORDS | _GENERIC
 #: Candidates scored by rarity (one lexical query each), most frequent first.
 CANDIDATES = 40
-_DEFINING = r"\s+(?:is|are|refers to|means|describes|denotes)\b"
+#: "what X means" asks rather than defines.
+_NOT_ASKING = r"(?<!what )(?<!what \")(?<!what “)(?<!what ‘)"
+_DEFINING = r"[\"”’]?\s+(?:is|are|refers to|means|describes|denotes|occurs when|happens when)\b"
 DEFINITION_BONUS = 0.3
 
 
@@ -192,7 +194,9 @@ def term_pattern(term: str, *, defining: bool = False) -> re.Pattern[str]:
     """Matches ``term`` however its words are joined ("mesa optimizer", "mesa-optimizer"); with
     ``defining``, only where a definition follows it ("... is", "... refers to")."""
     words = r"[\s-]+".join(map(re.escape, term.split()))
-    return re.compile(words + (_DEFINING if defining else ""), re.IGNORECASE)
+    if not defining:
+        return re.compile(words, re.IGNORECASE)
+    return re.compile(_NOT_ASKING + r"[\"“‘]?" + words + _DEFINING, re.IGNORECASE)
 
 
 def define(context: Context, term: str, *, besides: Collection[str] = ()) -> Definition | None:
