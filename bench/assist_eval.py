@@ -319,6 +319,8 @@ def verifier_pairs(assistant: Assistant, n_docs: int, rng: random.Random) -> dic
 
 def rule(s: Support, lexical: float, semantic: float, paraphrase: float) -> bool:
     """Support.supported with the thresholds given (the formula of verify.py)."""
+    if s.missing:
+        return False
     return s.semantic >= paraphrase or (s.lexical >= lexical and s.semantic >= semantic)
 
 

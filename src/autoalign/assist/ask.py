@@ -62,8 +62,7 @@ def ask(
     if unknown:
         return _not_covered(result, "no library document mentions " + ", ".join(f"“{w}”" for w in unknown))
     found = passages(context.library, question, k=PASSAGES)
-    # Questions and lead-ins ("... argues three claims:") are sentences but answer nothing.
-    candidates = unique([s for p in found for s in sentences_of(p) if not s.text.rstrip().endswith(("?", ":"))])
+    candidates = unique([s for p in found for s in sentences_of(p)])
     if not candidates:
         return _not_covered(result, "search found no passage")
     vectors = context.verifier.embed([question] + [plain(c.text) for c in candidates])
@@ -83,7 +82,12 @@ def ask(
         if subject := asked_about(question):
             defining = term_pattern(subject, defining=True)
             relevance += DEFINITION_BONUS * np.array([bool(defining.search(c.text)) for c in candidates])
-        allowed = relevance >= RELATIVE_FLOOR * relevance.max()
+        # Questions and lead-ins ("... argues three claims:") show the library covers the question
+        # (they count above) but answer nothing.
+        answers = np.array([not c.text.rstrip().endswith(("?", ":")) for c in candidates])
+        if not answers.any():
+            return _not_covered(result, "the passages found only ask the question")
+        allowed = answers & (relevance >= RELATIVE_FLOOR * relevance[answers].max())
         chosen = mmr(relevance, vectors[1:], sentences, allowed=allowed)
         spans = [candidates[i] for i in chosen]
         checks = context.verifier.check([(plain(s.text), plain(s.text)) for s in spans])
@@ -103,16 +107,29 @@ def asked_about(question: str) -> str | None:
 
 
 def unknown_words(context: Context, question: str) -> list[str]:
-    """The question's names, numbers and long words that no chunk of the library contains
-    (stemmed, as search matches them).
+    """The question's names, numbers and long words, and its runs of capitalised words, that no
+    chunk of the library contains (stemmed, as search matches them).
 
     Only words that name something count: with a digit or a capital letter, or of at least
     :data:`LONG_WORD` letters. A small library lacks many everyday words ("did", "show"), and
     their absence says nothing about whether it covers the question.
     """
     words = dict.fromkeys(w for w in _WORD.findall(question) if w.lower() not in STOPWORDS and _names_something(w))
+    names = dict.fromkeys(" ".join(run) for run in _capitalised_runs(question) if len(run) > 1)
     lexical = context.library.lexical
-    return [w for w in words if lexical.chunk_frequency(w, fields=SEARCHED_FIELDS) == 0]
+    return [w for w in [*words, *names] if lexical.chunk_frequency(w, fields=SEARCHED_FIELDS) == 0]
+
+
+def _capitalised_runs(question: str) -> list[list[str]]:
+    """Runs of capitalised words ("Frontier Safety Framework"): a name as a whole, which the
+    library may never use although it uses each of its words."""
+    runs: list[list[str]] = [[]]
+    for word in re.findall(r"[\w'’-]+|[^\w\s]", question):
+        if word[0].isupper() and word.lower() not in STOPWORDS:
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
 
 
 def _names_something(word: str) -> bool:

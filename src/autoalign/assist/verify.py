@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from autoalign.embed import Embedder
 
 #: Content words of the sentence that must appear in the span, with :data:`MIN_SEMANTIC`.
-MIN_LEXICAL = 0.5
+MIN_LEXICAL = 0.6
 MIN_SEMANTIC = 0.6
 #: Cosine at which a span supports a sentence whatever words it uses (close paraphrase).
 PARAPHRASE = 0.8
