@@ -31,7 +31,7 @@ MIN_SEMANTIC = 0.6
 #: Cosine at which a span supports a sentence whatever words it uses (close paraphrase).
 PARAPHRASE = 0.8
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z]+(?:[-'][A-Za-z]+)*")
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z]+(?:-[A-Za-z]+)*")
 
 
 @dataclass(frozen=True, slots=True)
