@@ -22,7 +22,7 @@ import numpy as np
 from autoalign.assist.compose import write
 from autoalign.assist.context import Context, validate_prompt
 from autoalign.assist.evidence import passages, sentences_of, unique
-from autoalign.assist.records import Item, References, Result, Section
+from autoalign.assist.records import Item, References, Result, Section, Span
 from autoalign.assist.selection import mmr
 from autoalign.assist.sentences import plain
 from autoalign.assist.terms import term_pattern
@@ -40,6 +40,18 @@ COVERED = 0.55
 RELATIVE_FLOOR = 0.75
 #: Weight of the question's words found in a sentence, next to the cosine.
 LEXICAL_WEIGHT = 0.2
+#: Added to a sentence's relevance, divided by 1 + the rank of its passage in the search: a
+#: sentence of the best passage is more often an answer than an equally similar one further down.
+RANK_WEIGHT = 0.1
+#: Taken from the relevance of a sentence about the document rather than its subject ("This post
+#: summarizes...", "I'll focus on...", "explained on the FHI site"): on topic, and no answer.
+META_PENALTY = 0.15
+_META = re.compile(
+    r"\b(?:this|the present|our|my) (?:post|paper|article|essay|episode|podcast|talk|sequence|newsletter|"
+    r"summary|book|chapter|video)\b|\b(?:I'm|I am|I'll|I will|I've|we'll|we had|we covered|last week|this week)\b|"
+    r"\bexplained (?:on|in|at|here)\b|\bsummari[sz]e[sd]?\b",
+    re.IGNORECASE,
+)
 NOT_COVERED_TEXT = "The library does not cover this."
 _WORD = re.compile(r"\w+")
 _WHAT_IS = re.compile(
@@ -62,7 +74,8 @@ def ask(
     if unknown:
         return _not_covered(result, "no library document mentions " + ", ".join(f"“{w}”" for w in unknown))
     found = passages(context.library, question, k=PASSAGES)
-    candidates = unique([s for p in found for s in sentences_of(p)])
+    ranked = [(rank, s) for rank, p in enumerate(found) for s in sentences_of(p)]
+    candidates = unique([s for _rank, s in ranked])
     if not candidates:
         return _not_covered(result, "search found no passage")
     vectors = context.verifier.embed([question] + [plain(c.text) for c in candidates])
@@ -78,10 +91,11 @@ def ask(
         if written.dropped:
             result.sections.append(Section("Left out: not supported by the library", tuple(written.dropped)))
     else:
-        relevance = cosines + LEXICAL_WEIGHT * np.array([lexical_overlap(question, c.text) for c in candidates])
-        if subject := asked_about(question):
-            defining = term_pattern(subject, defining=True)
-            relevance += DEFINITION_BONUS * np.array([bool(defining.search(c.text)) for c in candidates])
+        passage_rank: dict[tuple[str, int], int] = {}
+        for rank, sentence in ranked:
+            passage_rank.setdefault((sentence.document.uid, sentence.start), rank)
+        ranks = np.array([passage_rank[(c.document.uid, c.start)] for c in candidates])
+        relevance = answer_relevance(question, candidates, cosines, ranks)
         # Questions and lead-ins ("... argues three claims:") show the library covers the question
         # (they count above) but answer nothing.
         answers = np.array([not c.text.rstrip().endswith(("?", ":")) for c in candidates])
@@ -98,6 +112,24 @@ def ask(
         result.sections.append(Section("Answer", tuple(items)))
     result.references = references.spans
     return result
+
+
+def answer_relevance(question: str, candidates: list[Span], cosines: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """How likely each sentence is to answer the question: its cosine to it, the share of the
+    question's words it has, the rank of its passage, less a penalty for talking about the
+    document rather than its subject, plus a bonus for defining what a "What is X?" asks about."""
+    texts = [plain(c.text) for c in candidates]
+    meta = np.array([bool(_META.search(t)) for t in texts])
+    relevance = (
+        cosines
+        + LEXICAL_WEIGHT * np.array([lexical_overlap(question, t) for t in texts])
+        + RANK_WEIGHT / (1 + ranks)
+        - META_PENALTY * meta
+    )
+    if subject := asked_about(question):
+        defining = term_pattern(subject, defining=True)
+        relevance += DEFINITION_BONUS * (np.array([bool(defining.search(t)) for t in texts]) & ~meta)
+    return relevance
 
 
 def asked_about(question: str) -> str | None:
