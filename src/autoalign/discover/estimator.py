@@ -231,7 +231,8 @@ class LawFinder:
         views, analysis = self._views_of(X, y, self.names_, self.symbols_, units, target_name, lambda e: e, say)
         if analysis is not None:
             self.pi_analysis_ = analysis
-        differences = translation_symmetries(X[train], y[train], self._same_unit_pairs(units), np.random.default_rng(0))
+        pairs = self._same_unit_pairs(units)
+        differences = translation_symmetries(X[train], y[train], pairs, np.random.default_rng(self.random_state))
         if not differences:
             return views
         paired = {c for d in differences for c in (d.first, d.second)}

@@ -3,8 +3,9 @@ difference (positions ``x2 - x1``, angles ``θ1 - θ2``, frequencies ``ω - ω0`
 search so that the search has one variable fewer and the difference as a single leaf.
 
 As in AI Feynman, the test runs on a smooth surrogate of the data (here a thin-plate-spline
-interpolant, exact on smooth laws at the sizes of these tables) rather than on the rows
-themselves, since no two rows differ by a shift of both quantities. A pair passes the screen when
+interpolant, accurate enough on smooth laws at the sizes of these tables, and fitted in a second
+where AI Feynman trains a network) rather than on the rows themselves, since no two rows differ by
+a shift of both quantities. A pair passes the screen when
 moving both quantities together changes the surrogate far less than moving either one alone; it
 is kept when a surrogate of the data with the difference in place of the pair predicts held-out
 rows about as well as the full one (a near-cancellation in one region of the data screens in, but
