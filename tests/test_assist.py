@@ -49,6 +49,11 @@ def test_sentences_keep_exact_offsets_and_skip_fragments() -> None:
         assert text[s.start - 100 : s.end - 100] == s.text
 
 
+def test_a_link_counts_as_its_words() -> None:
+    text = "[Conjecture](https://www.conjecture.dev/about/team/page). Conjecture works on cognitive emulation."
+    assert [s.text for s in split_sentences(text)] == ["Conjecture works on cognitive emulation."]
+
+
 def test_plain_reduces_links_and_entities() -> None:
     assert plain("See [the post](https://x.org/a) &quot;here&quot;\n now") == 'See the post "here" now'
 

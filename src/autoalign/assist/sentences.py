@@ -63,7 +63,8 @@ class Sentence:
 
     @property
     def words(self) -> int:
-        return len(_WORD.findall(self.text))
+        """Words as read, so a link's address does not count ("[Conjecture](https://...)" is one)."""
+        return len(_WORD.findall(_MARKDOWN_LINK.sub(r"\1", self.text)))
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
