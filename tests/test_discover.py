@@ -171,6 +171,17 @@ def test_law_finder_reaches_arcsin_ratios_and_constants_inside(make, truth) -> N
     assert same(finder.law_, sympy.sympify(truth, locals=symbols)), finder.law_
 
 
+def test_inverses_are_undone_only_on_their_branch() -> None:
+    x = data(300, 2)
+    finder = LawFinder(time_budget_s=5, use_gp=False).fit(x, x[:, 0] + x[:, 1])
+    x0 = sympy.Symbol("x0", real=True)
+    assert finder._on_domain(sympy.Abs(x0 - 10)) == 10 - x0
+    assert finder._on_domain(sympy.acos(sympy.cos(x0 / 5))) == x0 / 5
+    assert finder._on_domain(sympy.asin(sympy.sin(x0 / 5))) == x0 / 5
+    assert finder._on_domain(sympy.acos(sympy.cos(x0))) == sympy.acos(sympy.cos(x0))  # x0 reaches 5 > π
+    assert finder._on_domain(sympy.Abs(x0 - 3)) == sympy.Abs(x0 - 3)
+
+
 def test_pure_noise_is_no_law() -> None:
     x = data(500)
     noise = np.random.default_rng(5).normal(size=500)

@@ -475,20 +475,31 @@ class LawFinder:
             if np.all(column > 0)
         }
         simpler = sympy.powdenest(sympy.powsimp(sympy.factor_terms(expression.xreplace(positive))), force=True)
-        return self._without_abs(simpler.xreplace({p: s for s, p in positive.items()}))
+        return self._on_domain(simpler.xreplace({p: s for s, p in positive.items()}))
 
-    def _without_abs(self, expression: sympy.Expr) -> sympy.Expr:
-        """|e| as e or -e where e keeps one sign on the data: the square root of a fitted square
-        (the y² view of a law) comes back as |x - u·t| where the law is x - u·t."""
-        signs = {}
-        for node in expression.atoms(sympy.Abs):
-            try:
-                values = self._evaluate(node.args[0], self._x_train)
-            except (TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
-                continue
-            if np.all(values > 0) or np.all(values < 0):
-                signs[node] = node.args[0] * int(np.sign(values[0]))
-        return expression.xreplace(signs)
+    def _on_domain(self, expression: sympy.Expr) -> sympy.Expr:
+        """Inverses undone where the data stays on their branch: the square root of a fitted
+        square (the y² view of a law) comes back as |x - u·t| where the law is x - u·t, and the
+        cos(y) view as acos(cos(e)) where the law is e."""
+        branches = (
+            (sympy.Abs, lambda e: e, lambda v: np.all(v > 0)),  # |e| is e where e > 0, -e where -e > 0
+            (sympy.Abs, lambda e: -e, lambda v: np.all(v > 0)),
+            (sympy.asin, lambda e: e.args[0] if isinstance(e, sympy.sin) else None, _within(-np.pi / 2, np.pi / 2)),
+            (sympy.acos, lambda e: e.args[0] if isinstance(e, sympy.cos) else None, _within(0, np.pi)),
+        )
+        undone = {}
+        for kind, inner, on_branch in branches:
+            for node in expression.atoms(kind):
+                argument = inner(node.args[0])
+                if node in undone or argument is None:
+                    continue
+                try:
+                    values = self._evaluate(argument, self._x_train)
+                except (TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
+                    continue
+                if on_branch(values):
+                    undone[node] = argument
+        return expression.xreplace(undone)
 
     def _evaluate(self, expression: sympy.Expr, x: np.ndarray) -> np.ndarray:
         function = sympy.lambdify([self.symbols_], expression, modules="numpy")
@@ -504,6 +515,10 @@ class LawFinder:
         except (TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
             return float("inf")
         return float(np.sqrt(np.mean(residual**2))) if np.all(np.isfinite(residual)) else float("inf")
+
+
+def _within(low: float, high: float) -> Callable[[np.ndarray], bool]:
+    return lambda values: bool(np.all((values >= low) & (values <= high)))
 
 
 def _promising(view: _View, shape: sympy.Expr, transform: _TargetTransform, x: np.ndarray, y: np.ndarray) -> bool:
