@@ -60,7 +60,7 @@ def test_embedded_seed_reproduces_on_a_fresh_model_and_a_used_one(gemma) -> None
     sampling = Sampling(max_tokens=12, seed=5, logprobs=0)
     fresh = LlamaCppModel(embedded_model_path(), n_ctx=4096)
     expected = [c.text for c in fresh.complete(prompt, sampling, n=2)]
-    del fresh
+    fresh.close()
     gemma.complete(prompt + " and a longer ending that shares its start", Sampling(max_tokens=3, logprobs=0))
     assert [c.text for c in gemma.complete(prompt, sampling, n=2)] == expected
     gemma.complete(prompt, Sampling(max_tokens=20, logprobs=0))

@@ -7,6 +7,7 @@ the process, so the web app and repeated calls pay the load once.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 
@@ -38,6 +39,14 @@ __all__ = [
 
 _loaded: dict[str, LanguageModel] = {}
 _loading = threading.Lock()
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free the loaded models while the interpreter still can (llama.cpp's finalizers fail once
+    module globals are torn down)."""
+    while _loaded:
+        _loaded.popitem()[1].close()
 
 
 def get_model(settings: Settings, name: str | None = None) -> LanguageModel:
