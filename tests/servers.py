@@ -6,6 +6,7 @@ there is no window in which another process could take the port between picking 
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -24,6 +25,9 @@ from autoalign.library import Library
 from autoalign.workspace import Workspace
 
 MINI_CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "mini.jsonl"
+
+#: A link that would run script: no page may contain one.
+JAVASCRIPT_HREF = re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
 
 #: A document whose every field tries to run script in the page.
 XSS_ID = "fx-xss"

@@ -10,7 +10,7 @@ import time
 import httpx
 import orjson
 import pytest
-from servers import LONG_ID, XSS_ID, XSS_TEXT, build_library, empty_library, serving
+from servers import JAVASCRIPT_HREF, LONG_ID, XSS_ID, XSS_TEXT, build_library, empty_library, serving
 
 from autoalign.config import Settings
 from autoalign.errors import AutoalignError
@@ -22,7 +22,6 @@ from autoalign.web.text import RENDER_BUDGET, SNAP_CHARS, reader_view
 from autoalign.workspace import Workspace
 
 TOKEN = "s3cret-web-token"
-JAVASCRIPT_HREF = re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
 MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.DOTALL)
 
 

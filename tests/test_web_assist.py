@@ -10,7 +10,7 @@ import re
 
 import httpx
 import pytest
-from servers import XSS_ID, build_library, ok
+from servers import JAVASCRIPT_HREF, XSS_ID, build_library, ok
 
 from autoalign.assist import Item, Result, Section, Span
 from autoalign.assist.context import MAX_DRAFT_CHARS
@@ -24,7 +24,6 @@ UNCOVERED_QUESTION = "What is the best recipe for sourdough bread?"
 NOT_COVERED = "The library does not cover this."
 #: Seconds a request that runs the model may take: generation is quick alone, slow on a busy machine.
 MODEL_TIMEOUT = 300
-JAVASCRIPT_HREF = re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
 CITE_LINK = re.compile(r'<a class="assist-cite" href="([^"]+)" data-cite="(\d+)"')
 MARK = re.compile(r'<mark id="cite">(.*?)</mark>', re.DOTALL)
 
