@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -113,3 +114,17 @@ def test_ingest_killed_with_sigkill_resumes_without_duplicates(workspace_path, t
     assert library.lexical.num_chunks() == library.stats().chunks
     hit = library.search("Document 19999", mode="lexical", k=1)[0]
     assert hit.document.uid == "k19999"
+
+
+def test_discover_bench_runs_the_feynman_benchmark(workspace_path, tmp_path):
+    from tests.conftest import SHARED
+
+    if not (SHARED / "data" / "feynman" / "FeynmanEquations.csv").is_file():
+        pytest.skip("the Feynman equations are not here; `discover bench` needs ../shared/data/feynman")
+    out = tmp_path / "feynman"
+    options = ["--systems", "ours", "--noise", "0", "--budget", "10", "--out", str(out)]
+    autoalign(workspace_path, "discover", "bench", "--equations", "I.12.1", "--jobs", "1", *options)
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [(r["system"], r["equation"]) for r in records] == [("ours", "I.12.1")]
+    summary = autoalign(workspace_path, "discover", "bench", "--summary", *options).stdout
+    assert re.search(r"\| ours +\| 0\.000 +\| 1/1 ", summary), summary

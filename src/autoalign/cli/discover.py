@@ -131,3 +131,23 @@ def _report_streams(matrix, names, known, time_budget: float, seed: int):
     if result.proportionality:
         console.print(Text.assemble(("in words: ", "bold"), (result.proportionality, "bold green")))
     return result
+
+
+#: The Feynman benchmark lives with the other benchmarks in the source checkout, not in the package.
+BENCH_SCRIPT = Path(__file__).resolve().parents[3] / "bench" / "feynman.py"
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Run the Feynman benchmark (``bench/feynman.py`` of the source checkout), which made the
+    figures in BENCHMARKS.md; its options pass through (``autoalign discover bench -- --help``)."""
+    import subprocess
+
+    from autoalign.errors import AutoalignError
+
+    if not BENCH_SCRIPT.is_file():
+        raise AutoalignError(
+            f"the benchmark script is not here ({BENCH_SCRIPT}): it ships with the source checkout, "
+            "not with an installed package; run it from a clone of the project"
+        )
+    raise typer.Exit(subprocess.call([sys.executable, str(BENCH_SCRIPT), *ctx.args]))
