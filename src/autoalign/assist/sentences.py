@@ -16,32 +16,7 @@ from dataclasses import dataclass
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
 #: Words after which a full stop does not end the sentence.
 _ABBREVIATIONS = frozenset(
-    [
-        "e.g",
-        "i.e",
-        "et",
-        "al",
-        "cf",
-        "vs",
-        "fig",
-        "eq",
-        "dr",
-        "mr",
-        "mrs",
-        "ms",
-        "prof",
-        "sec",
-        "no",
-        "approx",
-        "resp",
-        "ca",
-        "st",
-        "jr",
-        "sr",
-        "inc",
-        "ltd",
-        "etc",
-    ]
+    "e.g i.e et al cf vs fig eq dr mr mrs ms prof sec no approx resp ca st jr sr inc ltd etc".split()  # noqa: SIM905
 )
 _HEADING_OR_RULE = re.compile(r"^\s*(#{1,6}\s|[-*_=]{3,}\s*$|\|)")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
