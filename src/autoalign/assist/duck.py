@@ -74,7 +74,8 @@ def respond(context: Context, draft: str, *, cancel: threading.Event | None = No
         ]
         if against:
             span = candidates[max(against, key=lambda j: row[j].semantic)]
-            pushing_back.append((claim, span))
+            if all(span != known for _claim, known in pushing_back):
+                pushing_back.append((claim, span))
     if context.writes:
         reply = ask_model(
             context, CHAT_TASK.format(draft=draft), unique(evidence)[:8], max_tokens=context.max_tokens, cancel=cancel
