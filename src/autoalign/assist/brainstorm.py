@@ -24,7 +24,7 @@ from autoalign.assist.evidence import passages, sentences_of
 from autoalign.assist.records import Item, References, Result, Section, Span
 from autoalign.assist.selection import DUPLICATE
 from autoalign.assist.sentences import plain, split_sentences
-from autoalign.library.highlight import STOPWORDS, query_terms
+from autoalign.library.highlight import query_terms
 from autoalign.loom import Loom, Tree
 from autoalign.models import Sampling
 
@@ -193,6 +193,6 @@ def _theme_name(question: str, texts: list[str]) -> str:
     words: Counter[str] = Counter()
     for text in texts:
         seen = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", text)}
-        words.update(w for w in seen if w not in STOPWORDS and w not in asked and not query_terms(w) <= asked)
+        words.update(w for w in seen if w not in asked and not query_terms(w) <= asked)
     common = [w for w, _ in words.most_common(2)]
     return " / ".join(common) if common else "ideas"
