@@ -9,6 +9,7 @@ import sympy
 from autoalign.discover import DataError, LawFinder, NoLawFound, read_csv
 from autoalign.discover.brute_force import BruteForce
 from autoalign.discover.constants import fit_constants, snap, snap_candidates
+from autoalign.discover.estimator import Law, _choose
 from autoalign.discover.sparse import sparse_ratio, sparse_sum
 from autoalign.discover.symmetry import Difference, translation_symmetries
 from autoalign.errors import AutoalignError
@@ -268,6 +269,48 @@ def test_dimensional_analysis_reduces_the_problem(tmp_path) -> None:
         LawFinder(time_budget_s=2).fit(
             np.c_[m0, v, c], mass, names=["m_0", "v", "c"], units={**units, "v": "bananas"}, target_name="m"
         )
+
+
+@pytest.mark.parametrize(
+    ("names", "units", "make", "truth"),
+    [
+        # 1/cos(πv/3c) is within 10% of the law's held-out error: the choice must weigh the evidence.
+        (
+            ["m_0", "v", "c"],
+            {"m_0": "kg", "v": "m/s", "c": "m/s", "y": "kg"},
+            lambda m0, v, c: m0 / np.sqrt(1 - v**2 / c**2),
+            "m_0/sqrt(1 - v**2/c**2)",
+        ),
+        # The dimensionless target's noise spans decades with its scale: only trusted rows show the power law.
+        (
+            ["m", "q", "n"],
+            {"m": "kg", "q": "C", "n": "1", "y": "kg*C**4"},
+            lambda m, q, n: -m * q**4 / (8 * n**2),
+            "-m*q**4/(8*n**2)",
+        ),
+    ],
+)
+def test_law_finder_finds_laws_under_one_percent_noise_with_units(names, units, make, truth) -> None:
+    rng = np.random.default_rng(7)
+    columns = [rng.uniform(1, 5, 8000), rng.uniform(1, 2, 8000), rng.uniform(3, 10, 8000)]
+    y = make(*columns)
+    noisy = y + rng.normal(0, 0.01 * np.sqrt(np.mean(y**2)), len(y))
+    finder = LawFinder(time_budget_s=25, use_gp=False).fit(np.column_stack(columns), noisy, names=names, units=units)
+    symbols = {n: sympy.Symbol(n, real=True) for n in names}
+    assert finder.found_ and same(finder.law_, sympy.sympify(truth, locals=symbols)), finder.law_
+
+
+def test_the_choice_weighs_evidence_against_complexity() -> None:
+    def law(rmse: float, complexity: int) -> Law:
+        return Law(sympy.Integer(complexity), complexity, rmse, rmse, 0.99, "test")
+
+    # 2,500 held-out rows: 5% less error for two more nodes is evidence (a wrong shape under noise).
+    assert _choose([law(0.0353, 12), law(0.0336, 14)], 2500, 0.0).complexity == 14
+    # 500 rows: 10% less error for six more nodes is not (a complex law bending to calibration errors).
+    assert _choose([law(0.8138, 12), law(0.7425, 18)], 500, 0.0).complexity == 12
+    # Exact laws differ by rounding only: the simpler one.
+    assert _choose([law(1e-16, 10), law(1e-17, 14)], 2500, 1e-20).complexity == 10
+    assert _choose([], 2500, 0.0) is None
 
 
 def test_piston_streams_end_with_the_ideal_gas_law() -> None:

@@ -7,6 +7,7 @@ of a few known constants and their simple multiples) when the fit stays as good.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -65,9 +66,11 @@ def snap(
     *,
     refit: Callable[[sympy.Expr], sympy.Expr] = lambda e: e,
     tolerance: float = 0.02,
+    deadline: float = float("inf"),
 ) -> sympy.Expr:
     """Replace float constants by simple numbers, one at a time, while ``loss`` (an RMSE) stays
-    within ``tolerance`` (relative) of the unsnapped expression's, or below a tiny absolute floor.
+    within ``tolerance`` (relative) of the unsnapped expression's, or below a tiny absolute floor;
+    what is snapped by ``deadline`` (a ``time.perf_counter()`` value) is kept.
 
     After each replacement ``refit`` re-fits the constants still free: dropping an offset of
     1.8 K from a law of temperatures is only fair once the scale has adjusted to its absence.
@@ -81,6 +84,8 @@ def snap(
             break
         constant = max(pending, key=lambda f: abs(float(f)))
         for option in snap_candidates(float(constant)):
+            if time.perf_counter() > deadline:
+                return expression
             trial = expression.xreplace({constant: option})
             if trial.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
                 continue
@@ -124,8 +129,10 @@ def fit_constants(
     y: np.ndarray,
     *,
     scale_inputs: bool = True,
+    weights: np.ndarray | None = None,
 ) -> tuple[sympy.Expr, float]:
-    """Fit ``a * f(c_1 x_1, ..., c_k x_k) + b`` to the data; returns the fitted expression and RMSE.
+    """Fit ``a * f(c_1 x_1, ..., c_k x_k) + b`` to the data; returns the fitted expression and RMSE
+    (weighted by ``weights``, the rows' inverse noise variances, if given).
 
     The outer ``a`` and ``b`` absorb units and offsets; the inner ``c_i`` let a shape found
     without constants (``exp(-x**2)``) take the scale the data needs (``exp(-x**2/2)``).
@@ -138,8 +145,10 @@ def fit_constants(
     parameters = [a, b, *scales]
     function = sympy.lambdify([parameters, variables], model, modules="numpy")
 
+    root_weights = np.ones_like(y) if weights is None else np.sqrt(weights / np.mean(weights))
+
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return _residuals(function, theta, x, y)
+        return _residuals(function, theta, x, y) * root_weights
 
     start_values = _affine_start(expression, variables, x, y)
     best: tuple[float, np.ndarray] | None = None

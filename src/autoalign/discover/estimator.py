@@ -30,6 +30,7 @@ import sympy
 
 from autoalign.discover.brute_force import BruteForce, Candidate
 from autoalign.discover.constants import fit_constants, refit_floats, snap
+from autoalign.discover.smoothing import local_quadratic, neighbourhoods
 from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
 from autoalign.discover.symmetry import apply_differences, translation_symmetries
 from autoalign.errors import AutoalignError
@@ -61,11 +62,18 @@ SCREEN_ROWS = 200
 PROMISING_R2 = 0.999
 #: Larger expressions are left as they are (even the cheap rewrites grow with size).
 MAX_SIMPLIFY_OPS = 40
-#: The law is the simplest within this share of the best held-out error.
-CHOICE_TOLERANCE = 0.1
+#: What one node of a law costs in the choice of the law, times the log of the held-out rows
+#: (see :func:`_choose`).
+COMPLEXITY_PRICE = 5.0
+#: Held-out errors are compared above this share of the target's power (rounding error).
+ERROR_FLOOR = 1e-20
+#: Laws within this share of the best held-out error are among those snapped (the simplest few).
+SNAP_TOLERANCE = 0.2
 #: Laws whose constants are snapped: the most accurate, and the simplest of those close to them.
 SNAP_ACCURATE = 8
 SNAP_SIMPLE = 4
+#: Share of the time budget kept for snapping the constants of the laws found.
+FINISH_SHARE = 0.05
 #: Below this held-out R² nothing is called a law.
 MIN_R2 = 0.9
 
@@ -128,6 +136,10 @@ class _View:
     x: np.ndarray
     y: np.ndarray
     to_original: Callable[[sympy.Expr], sympy.Expr]
+    #: Each row's inverse noise variance in this view, relative to the others (``None``: all
+    #: equal). Dividing the target by a scale divides its noise too, so a dimensionless view
+    #: trusts its rows of large scale more.
+    weights: np.ndarray | None = None
 
 
 class LawFinder:
@@ -184,7 +196,8 @@ class LawFinder:
 
         views = self._views(X, y, units, target_name, train, say)
         laws: list[Law] = []
-        deadline = started + self.time_budget_s
+        # The search stops early enough for the constants to be snapped within the budget.
+        deadline = started + self.time_budget_s * (1 - FINISH_SHARE)
         for i, view in enumerate(views):
             share = (deadline - time.perf_counter()) / (len(views) - i) * (0.6 if self.use_gp else 1.0)
             say(f"brute force on {view.name} ({len(view.symbols)} variables)")
@@ -196,9 +209,9 @@ class LawFinder:
             say(f"genetic programming on {view.name}")
             laws.extend(self._genetic(view, train, deadline - time.perf_counter()))
         say("snapping constants")
-        laws = self._snapped(laws)
+        laws = self._snapped(laws, started + self.time_budget_s)
         self.pareto_front_ = _pareto(laws)
-        self.law_candidate_ = _choose(self.pareto_front_)
+        self.law_candidate_ = _choose(self.pareto_front_, len(self._y_test), ERROR_FLOOR * np.mean(self._y_test**2))
         self.found_ = self.law_candidate_ is not None and self.law_candidate_.test_r2 >= MIN_R2
         self.law_ = self.law_candidate_.expression if self.found_ else None
         self.latex_ = sympy.latex(self.law_) if self.found_ else None
@@ -289,6 +302,7 @@ class LawFinder:
             return [raw], None
         try:
             pi_x, pi_y = analysis.transform(X, y)
+            _, inverse_scale = analysis.transform(X, np.ones(len(y)))
         except UnitsError as exc:
             say(f"dimensional analysis does not apply to these values ({exc}); searching raw variables")
             return [raw], None
@@ -301,6 +315,7 @@ class LawFinder:
             pi_x,
             pi_y,
             lambda e: back(analysis.to_original(e, pis).xreplace(plain)),
+            _relative(inverse_scale**-2.0),
         )
         return [reduced, raw], analysis
 
@@ -309,15 +324,26 @@ class LawFinder:
         ``budget_s`` (shares :data:`SEARCH_SHARE` and :data:`SUMS_SHARE` for the first two)."""
         started = time.perf_counter()
         x, y = view.x[train], view.y[train]
-        transforms = [t for t in TRANSFORMS if t.valid(y)]
-        sample = rng.choice(len(y), size=min(SAMPLE_ROWS, len(y)), replace=False)
+        weights = None if view.weights is None else view.weights[train]
         if x.shape[1] == 0:  # dimensional analysis left no variable: the target is a constant
-            return self._refined(view, sympy.Integer(1), TRANSFORMS[0], x, y, "dimensional analysis")
+            return self._refined(view, sympy.Integer(1), TRANSFORMS[0], x, y, weights, "dimensional analysis")
+        sample = _sample_rows(weights, len(y), rng)
+        # The target at the sampled rows, and (in one or two variables) the same smoothed, over
+        # a narrow and a wide neighbourhood: under noise only a smoothed one tells the right
+        # shape from its many near misses.
+        transforms = [t for t in TRANSFORMS if t.valid(y)]
         with np.errstate(all="ignore"):
-            targets = np.vstack([t.forward(y[sample]) for t in transforms])
+            targets = [t.forward(y[sample]) for t in transforms]
+            scored = list(transforms)
+            for neighbours in neighbourhoods(x):
+                smoothed = local_quadratic(x, y, x[sample], weights, neighbours=neighbours)
+                scored += [t for t in transforms if t.valid(smoothed)]
+                targets += [t.forward(smoothed) for t in transforms if t.valid(smoothed)]
         search = BruteForce(view.symbols, max_size=self.max_size, time_budget_s=budget_s * SEARCH_SHARE)
-        candidates = search.search(x[sample], targets)
-        laws: list[Law] = self._power_law(view, x, y)
+        candidates = search.search(x[sample], np.vstack(targets))
+        if candidates and candidates[0].r2 <= 1 - 1e-12:
+            candidates = _rescored(view, candidates, scored, x, y, weights)
+        laws: list[Law] = self._power_law(view, x, y, weights)
         # Sums are cheap and, when one is exact, spare the constant fitting of every shape.
         if not (candidates and candidates[0].r2 > 1 - 1e-12):
             sums_until = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
@@ -328,9 +354,9 @@ class LawFinder:
         for i, candidate in enumerate(self._to_refine(candidates)):
             if time.perf_counter() > stop_at or (i >= REFINE and _exact(laws)):
                 break
-            transform = transforms[candidate.target]
-            if i < REFINE or _promising(view, candidate.expression, transform, x, y):
-                laws.extend(self._refined(view, candidate.expression, transform, x, y, "brute force"))
+            transform = scored[candidate.target]
+            if i < REFINE or _promising(view, candidate.expression, transform, x, y, weights):
+                laws.extend(self._refined(view, candidate.expression, transform, x, y, weights, "brute force"))
         return laws
 
     @staticmethod
@@ -341,20 +367,23 @@ class LawFinder:
         small = sorted((c for c in candidates[REFINE:] if c.size <= REFINE_SMALL_SIZE), key=lambda c: (c.size, -c.r2))
         return candidates[:REFINE] + small
 
-    def _power_law(self, view: _View, x: np.ndarray, y: np.ndarray) -> list[Law]:
+    def _power_law(self, view: _View, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> list[Law]:
         """``c·Π x_i^e_i`` with exponents rounded to halves, fitted in logs: the shape of most laws
         between summary variables (P·V ∝ N·T), cheap to test directly, and simpler than what
-        a search bends to fit measurement residue."""
-        if x.shape[1] == 0 or not (np.all(x > 0) and (np.all(y > 0) or np.all(y < 0))):
+        a search bends to fit measurement residue. The logs are taken on the rows the view trusts
+        most, where noise does not flip the sign of small values."""
+        rows = _trusted_rows(weights, len(y))
+        x_fit, y_fit = x[rows], y[rows]
+        if x.shape[1] == 0 or not (np.all(x_fit > 0) and (np.all(y_fit > 0) or np.all(y_fit < 0))):
             return []
-        sign = 1.0 if y[0] > 0 else -1.0
-        design = np.column_stack([np.log(x), np.ones(len(y))])
-        solution, *_ = np.linalg.lstsq(design, np.log(sign * y), rcond=None)
+        sign = 1.0 if y_fit[0] > 0 else -1.0
+        design = np.column_stack([np.log(x_fit), np.ones(len(y_fit))])
+        solution, *_ = np.linalg.lstsq(design, np.log(sign * y_fit), rcond=None)
         exponents = np.round(solution[:-1] * 2) / 2
         if np.max(np.abs(exponents - solution[:-1])) > POWER_ROUNDING:
             return []
         shape = sympy.Mul(*(v ** sympy.Rational(int(2 * e), 2) for v, e in zip(view.symbols, exponents, strict=True)))
-        return self._refined(view, sign * shape, TRANSFORMS[0], x, y, "power law", scale_inputs=False)
+        return self._refined(view, sign * shape, TRANSFORMS[0], x, y, weights, "power law", scale_inputs=False)
 
     def _sums(
         self,
@@ -399,6 +428,7 @@ class LawFinder:
         transform: _TargetTransform,
         x: np.ndarray,
         y: np.ndarray,
+        weights: np.ndarray | None,
         source: str,
         *,
         scale_inputs: bool = True,
@@ -407,7 +437,12 @@ class LawFinder:
         with np.errstate(all="ignore"):
             target = transform.forward(y[rows])
         fitted, _ = fit_constants(
-            shape, view.symbols, x[rows], target, scale_inputs=scale_inputs and bool(shape.free_symbols)
+            shape,
+            view.symbols,
+            x[rows],
+            target,
+            scale_inputs=scale_inputs and bool(shape.free_symbols),
+            weights=None if weights is None else weights[rows],
         )
         try:
             expression = view.to_original(transform.inverse(fitted))
@@ -425,21 +460,26 @@ class LawFinder:
         laws = [self._law(view.to_original(e), "genetic programming") for e in expressions]
         return [law for law in laws if law is not None]
 
-    def _snapped(self, laws: list[Law]) -> list[Law]:
+    def _snapped(self, laws: list[Law], deadline: float) -> list[Law]:
         """Laws with their constants snapped, for the most accurate laws and for the simplest of
         those nearly as accurate (under noise, the law itself is seldom the most accurate: a longer
-        expression fits some of the noise)."""
+        expression fits some of the noise), those with the fewest constants first, until
+        ``deadline``: a long expression from genetic programming can take seconds."""
         if not laws:
             return laws
         accurate = sorted(laws, key=lambda law: law.test_rmse)[:SNAP_ACCURATE]
-        close = [law for law in laws if law.test_rmse <= accurate[0].test_rmse * (1 + 2 * CHOICE_TOLERANCE) + 1e-12]
+        close = [law for law in laws if law.test_rmse <= accurate[0].test_rmse * (1 + SNAP_TOLERANCE) + 1e-12]
         simple = sorted(close, key=lambda law: law.complexity)[:SNAP_SIMPLE]
+        chosen = sorted(dict.fromkeys([*accurate, *simple]), key=lambda law: len(law.expression.atoms(sympy.Float)))
         snapped = []
-        for law in dict.fromkeys([*accurate, *simple]):
+        for law in chosen:
+            if time.perf_counter() > deadline:
+                break
             expression = snap(
                 law.expression,
                 lambda e: self._rmse(e, self._x_train, self._y_train),
                 refit=lambda e: refit_floats(e, self.symbols_, self._x_train[:FIT_ROWS], self._y_train[:FIT_ROWS]),
+                deadline=deadline,
             )
             if expression != law.expression:
                 candidate = self._law(expression, law.source + ", snapped", approximate=law.approximate)
@@ -521,14 +561,103 @@ def _within(low: float, high: float) -> Callable[[np.ndarray], bool]:
     return lambda values: bool(np.all((values >= low) & (values <= high)))
 
 
-def _promising(view: _View, shape: sympy.Expr, transform: _TargetTransform, x: np.ndarray, y: np.ndarray) -> bool:
+def _promising(
+    view: _View,
+    shape: sympy.Expr,
+    transform: _TargetTransform,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+) -> bool:
     """Whether ``a·f(c·x) + b`` fits a few rows well (R² above :data:`PROMISING_R2`): a tenth of
-    the cost of refining the shape, and most shapes fail it."""
-    rows = slice(0, SCREEN_ROWS)
+    the cost of refining the shape, and most shapes fail it. The rows are the view's most trusted."""
+    rows = _trusted_rows(weights, len(y))[:SCREEN_ROWS]
     with np.errstate(all="ignore"):
         target = transform.forward(y[rows])
     _, rmse = fit_constants(shape, view.symbols, x[rows], target)
     return bool(np.isfinite(rmse) and rmse**2 < (1 - PROMISING_R2) * np.var(target))
+
+
+#: Best candidates of the sample scored again on more rows, when none is exact.
+RESCORE = 300
+RESCORE_ROWS = 2000
+
+
+def _rescored(
+    view: _View,
+    candidates: list[Candidate],
+    scored: list[_TargetTransform],
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+) -> list[Candidate]:
+    """The best :data:`RESCORE` candidates ranked again by their affine fit to the (transformed)
+    target on :data:`RESCORE_ROWS` trusted rows, the rest after them.
+
+    Under noise, scores on the sample's few dozen rows (even smoothed) leave the right shape among
+    hundreds within the noise of each other; on thousands of rows the noise averages out of the
+    comparison, and only how well each shape can follow the law is left.
+    """
+    rows = _trusted_rows(weights, len(y))[:RESCORE_ROWS]
+    row_weights = np.ones(len(rows)) if weights is None else weights[rows]
+    rescored: dict[tuple[sympy.Expr, str], Candidate] = {}
+    for candidate in candidates[:RESCORE]:
+        transform = scored[candidate.target]
+        key = (candidate.expression, transform.name)
+        if key in rescored:
+            continue
+        with np.errstate(all="ignore"):
+            target = transform.forward(y[rows])
+            function = sympy.lambdify([view.symbols], candidate.expression, modules="numpy")
+            try:
+                values = np.broadcast_to(np.asarray(function(list(x[rows].T)), dtype=float), target.shape)
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                continue
+            r2 = _weighted_r2(values, target, row_weights)
+        if np.isfinite(r2):
+            rescored[key] = Candidate(candidate.expression, candidate.size, r2, candidate.target)
+    ranked = sorted(rescored.values(), key=lambda c: (-c.r2, c.size))
+    return ranked + candidates[RESCORE:]
+
+
+def _weighted_r2(values: np.ndarray, target: np.ndarray, weights: np.ndarray) -> float:
+    """R² of the best ``a·values + b`` for ``target``, by weighted least squares."""
+    ok = np.isfinite(values) & np.isfinite(target)
+    if ok.sum() < len(values) * 0.99:
+        return float("nan")
+    w = weights[ok] / np.sum(weights[ok])
+    v, t = values[ok], target[ok]
+    v_centred, t_centred = v - np.sum(w * v), t - np.sum(w * t)
+    covariance = np.sum(w * v_centred * t_centred)
+    variances = np.sum(w * v_centred**2) * np.sum(w * t_centred**2)
+    return float(covariance**2 / variances) if variances > 0 else float("nan")
+
+
+#: Share of the rows a view trusts most (by weight), from which its sample is drawn.
+TRUSTED_SHARE = 0.25
+
+
+def _trusted_rows(weights: np.ndarray | None, n: int) -> np.ndarray:
+    """The rows of largest weight: a quarter of them, at least :data:`FIT_ROWS` (or all), in
+    their original (random) order; all rows when they are equally trusted."""
+    if weights is None:
+        return np.arange(n)
+    count = min(n, max(FIT_ROWS, int(n * TRUSTED_SHARE)))
+    return np.sort(np.argsort(-weights, kind="stable")[:count])
+
+
+def _sample_rows(weights: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The brute-force sample: :data:`SAMPLE_ROWS` rows drawn from the most trusted."""
+    pool = _trusted_rows(weights, n)
+    return rng.choice(pool, size=min(SAMPLE_ROWS, len(pool)), replace=False)
+
+
+def _relative(weights: np.ndarray) -> np.ndarray | None:
+    """Weights scaled to mean 1, or ``None`` where they are (nearly) all equal."""
+    weights = np.where(np.isfinite(weights), weights, 0.0)
+    if np.ptp(weights) <= 1e-9 * np.max(weights):
+        return None
+    return weights / np.mean(weights)
 
 
 def _exact(laws: list[Law]) -> bool:
@@ -590,11 +719,24 @@ def _pareto(laws: list[Law]) -> list[Law]:
     return front
 
 
-def _choose(front: list[Law], tolerance: float = CHOICE_TOLERANCE) -> Law | None:
-    """The simplest law on the front within ``tolerance`` of the best error: noise, and errors of
-    measurement that are not noise (calibration left in summary variables), make the most accurate
-    candidate an overfit that bends itself to them."""
+def _choose(front: list[Law], n_test: int, floor: float) -> Law | None:
+    """The law of the front with the lowest information criterion on the held-out rows:
+    ``n·log(mse + floor) + COMPLEXITY_PRICE·log(n)·complexity``.
+
+    A fixed tolerance ("the simplest within 10% of the best") cannot tell the two reasons a more
+    complex law may fit better apart. Under pure noise, on thousands of held-out rows, a 5%
+    smaller error is a real difference, and the simpler law (``m/cos(πv/3c)``) is the wrong
+    one. Where the variables carry errors that are not noise (summary variables built from
+    miscalibrated sensors), a complex law fits those errors better on a few hundred rows and is
+    still the wrong one. Pricing each node against the log-likelihood separates the two, since
+    the evidence grows with the rows and the price does not. ``floor`` (a tiny share of the
+    target's power) keeps rounding error from counting as evidence between exact laws.
+    """
     if not front:
         return None
-    best = min(law.test_rmse for law in front)
-    return next(law for law in front if law.test_rmse <= best * (1 + tolerance) + 1e-12)
+    price = COMPLEXITY_PRICE * np.log(max(n_test, 2))
+
+    def criterion(law: Law) -> float:
+        return n_test * np.log(law.test_rmse**2 + floor) + price * law.complexity
+
+    return min(front, key=criterion)
