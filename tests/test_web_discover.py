@@ -274,5 +274,7 @@ def test_the_piston_demo_finds_four_summary_variables(client):
     assert all(v["quality"] > 0.99 for v in variables.values())
     assert len(result["irrelevant"]) == 40 and result["irrelevant_measure"] == {"irrelevant": 40}
     assert result["law"]["found"] and result["law"]["mathml"].startswith("<math")
-    assert result["proportionality"] == "T1·N1 ∝ P1·x1"
+    # The law may keep a small offset (calibration leaves one in T1); the renderer names it, and
+    # only below 2% of the target's size.
+    assert result["proportionality"].startswith("T1·N1 ∝ P1·x1"), result["proportionality"]
     assert "Piston demo, 400 samples" in client.get("/discover").text

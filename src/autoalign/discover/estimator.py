@@ -14,7 +14,10 @@ The search, in the manner of AI Feynman:
 4. **Genetic programming** (pyoperon) on the reduced problem when nothing exact turned up and
    time is left.
 5. **Held-out check.** Candidates are compared on rows kept out of the search; the law is the
-   simplest on the error/complexity Pareto front whose error is within a few percent of the best.
+   one on the error/complexity Pareto front with the best information criterion.
+
+Under noise, brute force also scores smoothed versions of the target (``smoothing.py``) and
+ranks its best candidates again on thousands of rows before any constant is fitted.
 """
 
 from __future__ import annotations
