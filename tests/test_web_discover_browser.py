@@ -95,7 +95,8 @@ def test_the_piston_demo_button(tab: Tab, base_url):
     assert truth == {"P1": "pressure (60)", "T1": "temperature (40)", "x1": "position (40)", "N1": "amount (20)"}
     assert page.locator(".discover-count").inner_text() == "4 summary variables, 3 independent quantities."
     assert "Irrelevant sensors (40)" in page.locator(".discover-irrelevant").inner_text()
-    assert page.locator(".discover-proportional").inner_text() == "In proportion: T1·N1 ∝ P1·x1"
+    # A calibration offset the law keeps is named after the proportionality (below 2% of T1).
+    assert page.locator(".discover-proportional").inner_text().startswith("In proportion: T1·N1 ∝ P1·x1")
     assert page.locator(".discover-math math").count() == 1
     assert page.locator(".discover-plot circle.point").count() >= 2
     tab.assert_quiet()
