@@ -340,15 +340,17 @@ class LawFinder:
             scored = list(transforms)
             for neighbours in neighbourhoods(x):
                 smoothed = local_quadratic(x, y, x[sample], weights, neighbours=neighbours)
-                scored += [t for t in transforms if t.valid(smoothed)]
-                targets += [t.forward(smoothed) for t in transforms if t.valid(smoothed)]
+                valid = [t for t in transforms if t.valid(smoothed)]
+                scored += valid
+                targets += [t.forward(smoothed) for t in valid]
         search = BruteForce(view.symbols, max_size=self.max_size, time_budget_s=budget_s * SEARCH_SHARE)
         candidates = search.search(x[sample], np.vstack(targets))
-        if candidates and candidates[0].r2 <= 1 - 1e-12:
+        exact_shape = bool(candidates) and candidates[0].r2 > 1 - 1e-12
+        if candidates and not exact_shape:
             candidates = _rescored(view, candidates, scored, x, y, weights)
         laws: list[Law] = self._power_law(view, x, y, weights)
         # Sums are cheap and, when one is exact, spare the constant fitting of every shape.
-        if not (candidates and candidates[0].r2 > 1 - 1e-12):
+        if not exact_shape:
             sums_until = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
             laws.extend(self._sums(view, x, y, transforms, rng, sums_until))
             if _exact(laws):

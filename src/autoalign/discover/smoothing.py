@@ -36,24 +36,24 @@ def local_quadratic(
     """``y`` re-estimated at the points ``at`` by weighted local quadratic regression on ``(x, y)``.
 
     ``neighbours`` is the size of each neighbourhood (by default the narrow one of
-    :func:`neighbourhoods`). ``weights`` are the rows' inverse noise variances (rows of a dimensionless view carry the
-    noise of the original target divided by their scale); neighbours are also weighted by the
-    tricube of their distance, so the fit is smooth in ``at``. Distances are in units of each
-    variable's spread.
+    :func:`neighbourhoods`). ``weights`` are the rows' inverse noise variances (rows of a
+    dimensionless view carry the noise of the original target divided by their scale); neighbours
+    are also weighted by the tricube of their distance, so the fit is smooth in ``at``. Distances
+    are in units of each variable's spread.
     """
     k = min(len(x), neighbours or NEIGHBOURS[x.shape[1]])
     spread = np.std(x, axis=0) + 1e-300
     points, queries = x / spread, at / spread
-    distances, neighbours = cKDTree(points).query(queries, k=k)
+    distances, nearest = cKDTree(points).query(queries, k=k)
     reach = distances[:, -1:] * 1.0001 + 1e-300
     kernel = (1 - (distances / reach) ** 3) ** 3
     if weights is not None:
-        kernel = kernel * weights[neighbours]
-    offsets = points[neighbours] - queries[:, None, :]
+        kernel = kernel * weights[nearest]
+    offsets = points[nearest] - queries[:, None, :]
     design = _quadratic_design(offsets)
     weighted = design * kernel[..., None]
     normal = np.einsum("qkp,qkr->qpr", weighted, design)
-    moment = np.einsum("qkp,qk->qp", weighted, y[neighbours])
+    moment = np.einsum("qkp,qk->qp", weighted, y[nearest])
     normal += 1e-9 * np.trace(normal, axis1=1, axis2=2)[:, None, None] * np.eye(normal.shape[1])
     return np.linalg.solve(normal, moment[..., None])[:, 0, 0]
 
