@@ -19,6 +19,11 @@ Systems, under the same per-equation budget, each single-threaded, equations run
     python bench/feynman.py --sample 20 --seed 1 --noise 0 0.01   # a seeded subset
     python bench/feynman.py --summary --noise 0 0.01 --sample 20 --seed 1
     python bench/feynman.py --first 4 --ray local                 # tasks as Ray remote functions
+    python bench/feynman.py --set bonus --systems ours --noise 0 --out bench/out/bonus  # the 20 bonus equations
+
+``--set bonus`` runs AI Feynman's 20 bonus equations instead (``bench/data/feynman_bonus.csv``, same
+columns, Filenames ``test_1`` .. ``test_20``; units in ``bench/data/feynman_bonus_units.toml``).
+``--units /dev/null`` (an empty table) runs ours without units.
 
 Results go to ``OUT/results.jsonl``, one line per (system, equation, noise, budget, rows, seed) as
 each finishes; a rerun skips what is there, so an interrupted run resumes.
@@ -63,6 +68,11 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 CSV_PATH = REPO.parent / "shared" / "data" / "feynman" / "FeynmanEquations.csv"
 UNITS_PATH = BENCH / "data" / "feynman_units.toml"
+#: ``--set``: the equations' CSV and the default units file of each set.
+SETS = {
+    "feynman": (CSV_PATH, UNITS_PATH),
+    "bonus": (BENCH / "data" / "feynman_bonus.csv", BENCH / "data" / "feynman_bonus_units.toml"),
+}
 SYSTEMS = ("ours", "gplearn", "operon")
 NOISES = (0.0, 0.001, 0.01, 0.1)
 
@@ -566,7 +576,7 @@ def run(args: argparse.Namespace) -> None:
     results = out / "results.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     src_folder, src = snapshot_source(out, args.src)
-    equations = select(load_equations(), args)
+    equations = select(load_equations(Path(args.csv)), args)
     done = {task_key(r) for r in read_results(results) if r.get("status") == "ok"}
     tasks = make_tasks(args, equations, src, done)
     if "ours" in args.systems and not load_units(Path(args.units)):
@@ -604,8 +614,8 @@ def rejudge(args: argparse.Namespace) -> None:
     with a longer ``--simplify-timeout``), rewriting results.jsonl in place. Run it when no run
     is appending to that file. The test R² is kept: a peer's comes from its own ``predict``."""
     path = Path(args.out) / "results.jsonl"
-    names = {e.name for e in select(load_equations(), args)}
-    equations = {e.name: e for e in load_equations()}
+    names = {e.name for e in select(load_equations(Path(args.csv)), args)}
+    equations = {e.name: e for e in load_equations(Path(args.csv))}
     records = read_results(path)
     changed = 0
     for record in records:
@@ -630,7 +640,7 @@ def rejudge(args: argparse.Namespace) -> None:
 def selected_records(args: argparse.Namespace) -> list[dict]:
     """The results for the selected equations, budget, rows and data seed; for ours only those of
     one source snapshot (``--src``, else the newest in the file); the latest line of a key wins."""
-    names = {e.name for e in select(load_equations(), args)}
+    names = {e.name for e in select(load_equations(Path(args.csv)), args)}
     setting = (args.budget, args.rows, args.data_seed)
     lines = [
         r
@@ -708,12 +718,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="tasks run at once")
     parser.add_argument("--ray", metavar="ADDRESS", help="run tasks on a Ray cluster ('local': start one here)")
     parser.add_argument("--out", default=str(BENCH / "out" / "feynman"), help="folder of results.jsonl")
-    parser.add_argument("--units", default=str(UNITS_PATH), help="TOML: one table of SI units per equation")
+    parser.add_argument("--set", choices=sorted(SETS), default="feynman", help="the 100 equations or the 20 bonus ones")
+    parser.add_argument("--units", help="TOML: one table of SI units per equation (default: the set's)")
     parser.add_argument("--src", help="a source snapshot folder in --out to run or summarize (default: the newest)")
     parser.add_argument("--rejudge", action="store_true", help="judge the stored models again (no run going)")
     parser.add_argument("--summary", action="store_true", help="print the summary of what is in --out")
     parser.add_argument("--task", help=argparse.SUPPRESS)  # one task as JSON, run in a child process
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    csv_path, units_path = SETS[args.set]
+    args.csv = str(csv_path)
+    args.units = args.units or str(units_path)
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,11 +30,13 @@ def _truth_of(variable, truth: dict[str, str]) -> str:
     return Counter(truth[m] for m in variable.members).most_common(1)[0][0]
 
 
-def test_piston_has_four_pure_and_complete_groups(piston, found):
+def test_piston_has_five_pure_and_complete_groups(piston, found):
+    """Gas meters (mol) and load cells (kg) rank alike, but their units are of different
+    dimensions: the amount and the mass of the gas are two quantities, tied by a law."""
     truth = dict(zip(piston.names, piston.quantities, strict=True))
     sizes = Counter(piston.quantities)
     assert piston.values.shape == (N_SAMPLES, 203)
-    assert len(found.variables) == 4
+    assert len(found.variables) == 5
     seen = set()
     for variable in found.variables:
         quantity = _truth_of(variable, truth)
@@ -62,22 +64,23 @@ def test_piston_irrelevant_sensors_are_flagged(piston, found):
 
 def test_piston_has_three_independent_quantities(found):
     """The state has three degrees of freedom (V, T, N); the estimator counts the summary variables
-    that are not a function of the others, so pressure (or any one of the four) is the dependent one."""
+    that are not a function of the others: two of the five depend on the rest (the pressure, or
+    another of the gas law's four, and the mass or the amount)."""
     assert found.n_independent == 3
-    assert len(found.dependences) == 1
-    dependence = found.dependences[0]
-    assert dependence.r2 > 0.99
-    assert sorted([dependence.variable, *dependence.of]) == ["N1", "P1", "T1", "x1"]
+    assert len(found.dependences) == 2
+    assert all(d.r2 > 0.99 for d in found.dependences)
+    assert len({"N1", "m1"} & set(found.independent)) == 1
+    assert set(found.independent) | {d.variable for d in found.dependences} == {"N1", "P1", "T1", "x1", "m1"}
 
 
 def test_piston_summary_variables_match_the_truth(piston, found):
     truth = dict(zip(piston.names, piston.quantities, strict=True))
-    expected_units = {"pressure": "Pa", "temperature": "K", "position": "m", "amount": "mol"}
+    expected_units = {"pressure": "Pa", "temperature": "K", "position": "m", "amount": "mol", "mass": "kg"}
     for variable in found.variables:
         quantity = _truth_of(variable, truth)
         true = piston.state[QUANTITIES[quantity]]
         assert variable.units == expected_units[quantity]
-        assert variable.name == {"Pa": "P1", "K": "T1", "m": "x1", "mol": "N1"}[variable.units]
+        assert variable.name == {"Pa": "P1", "K": "T1", "m": "x1", "mol": "N1", "kg": "m1"}[variable.units]
         assert abs(np.corrcoef(variable.values, true)[0, 1]) > 0.999
         relative = np.abs(variable.values / true - 1)
         assert np.median(relative) < 0.02, f"{variable.name}: median relative error {np.median(relative):.4f}"
@@ -86,8 +89,8 @@ def test_piston_summary_variables_match_the_truth(piston, found):
 
 def test_piston_ideal_gas_law_holds_on_the_summary_variables(found):
     values, names, units = found.table()
-    assert values.shape == (N_SAMPLES, 4)
-    assert dict(zip(names, units, strict=True)) == {"P1": "Pa", "T1": "K", "x1": "m", "N1": "mol"}
+    assert values.shape == (N_SAMPLES, 5)
+    assert dict(zip(names, units, strict=True)) == {"P1": "Pa", "T1": "K", "x1": "m", "N1": "mol", "m1": "kg"}
     logs = dict(zip(names, np.log(values).T, strict=True))
     design = np.column_stack([logs["N1"], logs["T1"], logs["x1"], np.ones(N_SAMPLES)])
     exponents = np.linalg.lstsq(design, logs["P1"], rcond=None)[0]
@@ -197,7 +200,7 @@ def test_nan_and_inf_cells_count_as_missing(piston):
     found = find_summary_variables(values, piston.names, piston.units)
     assert found.missing[piston.names[0]] >= len(values[::7])
     assert found.missing[piston.names[1]] >= len(values[::11])
-    assert len(found.variables) == 4 and found.n_independent == 3
+    assert len(found.variables) == 5 and found.n_independent == 3
     assert all(np.isfinite(v.values).all() for v in found.variables)
 
 

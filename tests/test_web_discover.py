@@ -258,23 +258,41 @@ def test_a_run_whose_process_died_reads_interrupted(client, library):
 
 
 # -- the piston demo ---------------------------------------------------------------------------------
-def test_the_piston_demo_finds_four_summary_variables(client):
+def test_the_piston_demo_finds_five_summary_variables(client):
     started = ok(client.post("/api/discover/demo", data=DEMO), 202)
     assert started["kind"] == "streams" and started["status"] == "running"
-    assert started["progress"] == ["simulated 203 sensor streams over 400 time steps (seed 3)"]
+    assert started["progress"] == ["simulated 203 sensor streams of an ideal gas in a piston, 400 samples (seed 3)"]
     run = finished(client, started)
     assert run["status"] == "done", run["error"]
-    assert run["progress"][1] == "4 summary variables, 3 independent; 40 sensors irrelevant"
+    assert run["progress"][1] == "5 summary variables, 3 independent; 40 sensors irrelevant"
     result = run["result"]
     variables = {v["name"]: v for v in result["variables"]}
-    assert set(variables) == {"P1", "T1", "x1", "N1"} and result["n_independent"] == 3
+    assert set(variables) == {"P1", "T1", "x1", "N1", "m1"} and result["n_independent"] == 3
     truth = {name: list(v["measures"]) for name, v in variables.items()}
-    assert truth == {"P1": ["pressure"], "T1": ["temperature"], "x1": ["position"], "N1": ["amount"]}
+    assert truth == {
+        "P1": ["pressure"], "T1": ["temperature"], "x1": ["position"], "N1": ["amount"], "m1": ["mass"]
+    }  # fmt: skip
     assert variables["P1"]["units"] == "Pa" and variables["P1"]["sensors"] == len(variables["P1"]["members"]) == 60
     assert all(v["quality"] > 0.99 for v in variables.values())
-    assert len(result["irrelevant"]) == 40 and result["irrelevant_measure"] == {"irrelevant": 40}
-    assert result["law"]["found"] and result["law"]["mathml"].startswith("<math")
-    # The law may keep a small offset (calibration leaves one in T1); the renderer names it, and
-    # only below 2% of the target's size.
-    assert result["proportionality"].startswith("T1·N1 ∝ P1·x1"), result["proportionality"]
+    assert len(result["irrelevant_sensors"]) == 40 and result["irrelevant_measure"] == {"irrelevant": 40}
+    assert len(result["laws"]) == 2 and all(
+        law["found"] and law["mathml"].startswith("<math") for law in result["laws"]
+    )
+    gas = next(law for law in result["laws"] if len(law["inputs"]) == 3)
+    # The law may keep a small offset (calibration leaves one); the renderer names it, and only
+    # below 2% of the target's size.
+    left, right = (set(side.split(" (")[0].strip().split("·")) for side in gas["proportionality"].split("∝"))
+    # The amount or the mass of the gas, whichever the count of independent quantities kept.
+    amount = "N1" if "N1" in result["independent"] else "m1"
+    assert {frozenset(left), frozenset(right)} == {frozenset({"P1", "x1"}), frozenset({amount, "T1"})}
+    assert result["check"]["groups_ok"] and result["apparatus"]["name"] == "piston"
     assert "Piston demo, 400 samples" in client.get("/discover").text
+
+
+def test_the_gallery_is_listed_and_an_unknown_apparatus_is_refused(client):
+    names = [entry["name"] for entry in ok(client.get("/api/discover/gallery"))["apparatus"]]
+    assert len(names) >= 8 and {"piston", "pendulum", "orbits"} <= set(names)
+    page = client.get("/discover").text
+    assert all(f'<option value="{name}">' in page for name in names)
+    refused = client.post("/api/discover/demo", data=DEMO | {"system": "nosuch"})
+    assert refused.status_code == 404 and "no apparatus 'nosuch'" in refused.text

@@ -83,20 +83,25 @@ def test_the_piston_demo_button(tab: Tab, base_url):
     page.fill("#demo-samples", DEMO["samples"])
     page.fill("#demo-budget", DEMO["time_budget_s"])
     page.fill("#demo-seed", DEMO["seed"])
-    page.click("text=Run the piston demo")
+    page.click("text=Run the demo")
 
     page.wait_for_url("**/discover/runs/*")
     assert page.locator("[data-discover=progress] li").first.inner_text().startswith("simulated 203 sensor streams")
     rows = page.locator(".discover-variables tbody tr")
     rows.first.wait_for(timeout=60_000)
-    assert rows.count() == 4
+    assert rows.count() == 5
     names, measured = (rows.locator(f"td:nth-child({n})").all_inner_texts() for n in (1, 5))
     truth = dict(zip(names, measured, strict=True))
-    assert truth == {"P1": "pressure (60)", "T1": "temperature (40)", "x1": "position (40)", "N1": "amount (20)"}
-    assert page.locator(".discover-count").inner_text() == "4 summary variables, 3 independent quantities."
+    assert truth == {
+        "P1": "pressure (60)", "T1": "temperature (40)", "x1": "position (40)", "N1": "amount (12)", "m1": "mass (8)"
+    }  # fmt: skip
+    assert page.locator(".discover-count").inner_text() == "5 summary variables, 3 independent quantities."
     assert "Irrelevant sensors (40)" in page.locator(".discover-irrelevant").inner_text()
-    # A calibration offset the law keeps is named after the proportionality (below 2% of T1).
-    assert page.locator(".discover-proportional").inner_text().startswith("In proportion: T1·N1 ∝ P1·x1")
-    assert page.locator(".discover-math math").count() == 1
+    # Two laws: the gas law (a calibration offset it keeps is named after the proportionality) and
+    # the mass of the gas in its amount (or the other way round).
+    proportions = page.locator(".discover-proportional").all_inner_texts()
+    assert any(text.startswith("In proportion: ") and "∝" in text for text in proportions), proportions
+    assert page.locator(".discover-math math").count() == 2
     assert page.locator(".discover-plot circle.point").count() >= 2
+    assert page.locator(".discover-check").count() == 1
     tab.assert_quiet()

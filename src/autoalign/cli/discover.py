@@ -33,7 +33,7 @@ def fit(
 
     result = find_law(data, target, units_path=units, time_budget_s=time_budget, seed=seed, progress=_say)
     if as_json:
-        sys.stdout.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(result.as_dict())
     else:
         console.print(render_law(result))
     if not result.found:
@@ -66,46 +66,78 @@ def render_law(result) -> RichTable | Text:
 def variables(
     streams: Annotated[Path, typer.Argument(help="CSV of raw sensor streams, one column per sensor.")],
     units: Annotated[Optional[Path], typer.Option(help="TOML mapping sensor names to their units.")] = None,
-    time_budget: Annotated[float, typer.Option("--time", help="Seconds the law search may take.")] = 60.0,
+    time_budget: Annotated[float, typer.Option("--time", help="Seconds each law's search may take.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Variables, sensors, formulas and laws as JSON.")] = False,
 ) -> None:
-    """Find the few summary variables in many raw streams, then the law between them."""
-    from autoalign.discover import read_streams
+    """Find the few summary variables in many raw streams, then the law of each dependent one."""
+    from autoalign.discover import discover_streams, read_streams
 
     matrix, names, known = read_streams(streams, units)
-    _report_streams(matrix, names, known, time_budget, seed)
+    result = discover_streams(matrix, names, known, time_budget_s=time_budget, seed=seed, progress=_say)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        _report_streams(result)
 
 
 @app.command()
 def demo(
-    system: Annotated[str, typer.Argument(help="The simulated system: piston.")] = "piston",
-    samples: Annotated[int, typer.Option(help="Time steps simulated.")] = 2000,
-    time_budget: Annotated[float, typer.Option("--time", help="Seconds the law search may take.")] = 60.0,
+    system: Annotated[
+        Optional[str], typer.Argument(help="An apparatus of the gallery; none lists them.", show_default=False)
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Samples simulated.")] = 2000,
+    time_budget: Annotated[float, typer.Option("--time", help="Seconds each law's search may take.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The result and its check against the truth as JSON.")
+    ] = False,
 ) -> None:
-    """Simulate a gas in a piston read by 200+ noisy sensors, and rediscover the ideal gas law."""
-    from autoalign.discover.piston import simulate_piston
-
-    if system != "piston":
-        raise typer.BadParameter(f"unknown system {system!r}; the demo has: piston")
-    table = simulate_piston(samples, seed=seed)
-    known = table.known_units()
-    _say(f"simulated {len(table.names)} sensor streams over {samples} time steps (seed {seed})")
-    result = _report_streams(table.values, table.names, known, time_budget, seed)
-    truth = dict(zip(table.names, table.quantities, strict=True))
-    check = RichTable("summary variable", "its sensors measure (ground truth)", title="Check against the simulation")
-    for variable in result.summary.variables:
-        measured = sorted({truth[m] for m in variable.members})
-        check.add_row(variable.name, ", ".join(measured))
-    wrongly_used = [n for v in result.summary.variables for n in v.members if truth[n] == "irrelevant"]
-    console.print(check)
-    console.print(f"irrelevant sensors used by a summary variable: {len(wrongly_used)}")
-
-
-def _report_streams(matrix, names, known, time_budget: float, seed: int):
+    """Simulate an apparatus of the gallery (hundreds of imperfect sensors) and rediscover its
+    quantities and laws, checked against the truth the simulation kept apart."""
     from autoalign.discover import discover_streams
+    from autoalign.discover.gallery import APPARATUS, apparatus
+    from autoalign.discover.judge import judge
 
-    result = discover_streams(matrix, names, known, time_budget_s=time_budget, seed=seed, progress=_say)
+    if system is None:
+        listing = RichTable("apparatus", "what it is", "its laws", title="The gallery: autoalign discover demo NAME")
+        for entry in APPARATUS.values():
+            laws = "; ".join(f"{q} = {law}" for q, law in entry.derived.items())
+            listing.add_row(entry.name, entry.title + (" (held out)" if entry.held_out else ""), Text(laws))
+        console.print(listing)
+        return
+    chosen = apparatus(system)
+    table = chosen.simulate(samples, seed=seed)
+    _say(f"simulated {len(table.names)} sensor streams of {chosen.title.lower()}, {samples} samples (seed {seed})")
+    result = discover_streams(
+        table.values, table.names, table.known_units(), time_budget_s=time_budget, seed=seed, progress=_say
+    )
+    verdict = judge(chosen, table, result)
+    if as_json:
+        _print_json({"apparatus": chosen.as_dict(), "result": result.as_dict(), "check": verdict.as_dict()})
+        return
+    _report_streams(result)
+    check = RichTable(
+        "summary variable", "stands for", "pure", "irrelevant sensors", title="Check against the simulation"
+    )
+    for group in verdict.groups:
+        check.add_row(group.variable, group.quantity, f"{group.purity:.0%}", str(group.irrelevant))
+    console.print(check)
+    if verdict.missing:
+        console.print(f"quantities no summary variable stands for: {', '.join(verdict.missing)}")
+    for law in verdict.laws:
+        console.print(Text(f"{law.target}: {'solved' if law.solved else 'not solved'} ({law.why})"))
+    console.print(
+        Text(f"true laws: {'; '.join(f'{q} = {law}' for q, law in chosen.derived.items())}"),
+        Text("recovered" if verdict.passed else "not recovered", style="bold green" if verdict.passed else "bold red"),
+    )
+
+
+def _print_json(payload: dict) -> None:
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+
+
+def _report_streams(result) -> None:
     summary = result.summary
     table = RichTable("variable", "units", "sensors", "members", "quality (mean R²)", title="Summary variables")
     for variable in summary.variables:
@@ -117,6 +149,8 @@ def _report_streams(matrix, names, known, time_budget: float, seed: int):
         )
     console.print(table)
     console.print(f"independent quantities: [bold]{summary.n_independent}[/bold] ({summary.method})")
+    for note in summary.maybe_one:
+        console.print(Text(f"note: {note}"))
     console.print(
         Text(
             f"irrelevant sensors ({len(summary.irrelevant)}): "
@@ -124,13 +158,15 @@ def _report_streams(matrix, names, known, time_budget: float, seed: int):
             + (" …" if len(summary.irrelevant) > 20 else "")
         )
     )
-    if result.law is None:
+    if not result.laws:
         console.print("no summary variable depends on the others: there is no law to find between them")
-        return result
-    console.print(render_law(result.law))
-    if result.proportionality:
-        console.print(Text.assemble(("in words: ", "bold"), (result.proportionality, "bold green")))
-    return result
+    for law in result.laws:
+        console.print(Text(f"\n{law.result.target} depends on {', '.join(law.inputs)}", style="bold"))
+        if law.rows_dropped:
+            console.print(f"{law.rows_dropped} rows without a value of every variable were left out")
+        console.print(render_law(law.result))
+        if law.proportionality:
+            console.print(Text.assemble(("in words: ", "bold"), (law.proportionality, "bold green")))
 
 
 #: The Feynman benchmark lives with the other benchmarks in the source checkout, not in the package.

@@ -24,6 +24,7 @@ __all__ = [
     "LawFinder",
     "LawResult",
     "NoLawFound",
+    "StreamLaw",
     "StreamsResult",
     "SummaryVariables",
     "Table",
@@ -117,18 +118,64 @@ def proportionality(target: str, law: sympy.Expr, typical: float) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamLaw:
+    """The law of one dependent summary variable in the fewest independent ones that predict it."""
+
+    result: LawResult
+    inputs: tuple[str, ...]
+    rows_used: int
+    rows_dropped: int  # rows where the target or an input was missing (every sensor of it dropped out)
+    proportionality: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return self.result.as_dict() | {
+            "inputs": list(self.inputs),
+            "rows_used": self.rows_used,
+            "rows_dropped": self.rows_dropped,
+            "proportionality": self.proportionality,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class StreamsResult:
-    """Summary variables found in raw streams, and the law between them (when one is dependent)."""
+    """Summary variables found in raw streams, and a law for each one that depends on the others."""
 
     summary: SummaryVariables
-    law: LawResult | None
+    laws: tuple[StreamLaw, ...]
 
-    @property
-    def proportionality(self) -> str | None:
-        if not (self.law and self.law.found):
-            return None
-        typical = float(np.median(np.abs(self.summary.variable(self.law.target).values)))
-        return proportionality(self.law.target, self.law.law, typical)
+    def as_dict(self) -> dict[str, object]:
+        """Everything a script needs to judge the result: each variable with its sensors, units and
+        formula, the independent quantities, the dependences and every law."""
+        summary = self.summary
+        return {
+            "variables": [
+                {
+                    "name": v.name,
+                    "units": v.units,
+                    "quantity": v.quantity,
+                    "members": list(v.members),
+                    "member_units": [c.units for c in v.calibrations],
+                    "quality": v.quality,
+                    "noise": v.noise,
+                    "scale": v.scale,
+                    "formula": v.formula(),
+                }
+                for v in summary.variables
+            ],
+            "n_independent": summary.n_independent,
+            "independent": list(summary.independent),
+            "dependences": [
+                {"variable": d.variable, "of": list(d.of), "r2": d.r2, "space": d.space} for d in summary.dependences
+            ],
+            "maybe_one_quantity": list(summary.maybe_one),
+            "derived_sensors": summary.derived,
+            "irrelevant_sensors": list(summary.irrelevant),
+            "dropped_sensors": summary.dropped,
+            "missing_cells": summary.missing,
+            "unit_notes": list(summary.unit_notes),
+            "method": summary.method,
+            "laws": [law.as_dict() for law in self.laws],
+        }
 
 
 def discover_streams(
@@ -140,29 +187,52 @@ def discover_streams(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> StreamsResult:
-    """From raw sensor streams to summary variables, then the law that ties the dependent one to
-    the rest (``discover variables`` and ``discover demo``)."""
+    """From raw sensor streams to summary variables, then, for each summary variable that depends
+    on the others, its law in the fewest independent variables that predict it (``discover
+    variables`` and ``discover demo``). ``time_budget_s`` is for each law's search."""
     say = progress or (lambda _message: None)
     summary = find_summary_variables(matrix, names, units, seed=seed)
     say(
         f"{len(summary.variables)} summary variables, {summary.n_independent} independent;"
         f" {len(summary.irrelevant)} sensors irrelevant"
     )
-    if not summary.dependences:
-        return StreamsResult(summary, None)
-    target = max(summary.dependences, key=lambda d: d.r2).variable
-    values, variable_names, variable_units = summary.table()
-    known = dict(zip(variable_names, variable_units, strict=True))
-    say(f"{target} depends on the others: looking for the law")
+    laws = []
+    for dependence in summary.dependences:
+        inputs = summary.predictors(dependence.variable, seed)
+        say(f"{dependence.variable} depends on {', '.join(inputs)}: looking for the law")
+        laws.append(_law_between(summary, dependence.variable, inputs, time_budget_s, seed, progress))
+    return StreamsResult(summary, tuple(laws))
+
+
+def _law_between(
+    summary: SummaryVariables,
+    target: str,
+    inputs: tuple[str, ...],
+    time_budget_s: float,
+    seed: int,
+    progress: Callable[[str], None] | None,
+) -> StreamLaw:
+    """Fit ``target`` on ``inputs`` over the rows where all of them have a value."""
+    variables = [summary.variable(name) for name in (target, *inputs)]
+    values = np.column_stack([v.values for v in variables])
+    complete = np.all(np.isfinite(values), axis=1)
+    known = {v.name: v.units for v in variables}
     law = fit_table(
-        Table(variable_names, values),
+        Table([v.name for v in variables], values[complete]),
         target,
         units=known if all(known.values()) else None,
         time_budget_s=time_budget_s,
         seed=seed,
         progress=progress,
     )
-    return StreamsResult(summary, law)
+    typical = float(np.median(np.abs(values[complete, 0])))
+    return StreamLaw(
+        result=law,
+        inputs=inputs,
+        rows_used=int(complete.sum()),
+        rows_dropped=int((~complete).sum()),
+        proportionality=proportionality(target, law.law, typical) if law.found else None,
+    )
 
 
 def read_streams(path: Path, units_path: Path | None = None) -> tuple[np.ndarray, list[str], dict[str, str]]:

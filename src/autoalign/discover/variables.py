@@ -48,29 +48,30 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import combinations_with_replacement
+from itertools import combinations, combinations_with_replacement, product
 
 import numpy as np
 from numpy.polynomial import Polynomial
-from scipy.cluster.hierarchy import linkage
-from scipy.spatial.distance import squareform
-from scipy.stats import rankdata
 from threadpoolctl import threadpool_limits
 
+from autoalign.discover.grouping import NOT_LINEAR, SAME_QUANTITY, Grouping, group_sensors
+from autoalign.discover.pint_units import unit_registry
 from autoalign.errors import AutoalignError, NotFoundError
 
 #: Fewer rows give rank correlations too noisy to tell one quantity from two (sd ~ 0.2 at 30 rows).
 MIN_ROWS = 30
 #: A column missing in more than this share of its rows is dropped.
 MAX_MISSING = 0.5
-#: Noise-corrected rank correlation at or above which two sets of sensors measure one quantity.
-SAME_QUANTITY = 0.95
 #: Share of readings cut at each end when averaging sensors, so one or two bad sensors cannot pull.
 TRIM = 0.1
 #: Highest degree of a sensor's calibration polynomial.
 MAX_DEGREE = 3
 #: Cross-validated R² at or above which a summary variable is a function of the others.
 FUNCTION_OF_OTHERS = 0.99
+#: A smaller set of inputs may leave this many times the unexplained share that all inputs leave...
+AS_MUCH = 3.0
+#: ...or this share, whichever is larger, and still be all that a variable is a function of.
+UNEXPLAINED_FLOOR = 1e-4
 #: Cross-validated R² at or above which a lone sensor is explained by the summary variables.
 EXPLAINED = 0.9
 #: Folds of the cross-validation.
@@ -97,6 +98,16 @@ _NAMED = {
     (("[length]", 2), ("[mass]", 1), ("[time]", -2)): ("energy", "E", "J"),
     (("[length]", -3), ("[mass]", 1)): ("density", "rho", "kg/m^3"),
     ((), "rad"): ("angle", "theta", "rad"),  # angles are dimensionless: told apart by their SI unit
+    (("[current]", 1),): ("current", "I", "A"),
+    (("[current]", -1), ("[length]", 2), ("[mass]", 1), ("[time]", -3)): ("voltage", "U", "V"),
+    (("[current]", -2), ("[length]", 2), ("[mass]", 1), ("[time]", -3)): ("resistance", "R", "ohm"),
+    (("[length]", 2), ("[mass]", 1), ("[time]", -3)): ("power", "W", "W"),
+    (("[length]", 3), ("[time]", -1)): ("flow", "Q", "m^3/s"),
+    (("[length]", -1), ("[mass]", 1), ("[time]", -1)): ("viscosity", "mu", "Pa*s"),
+    (("[mass]", 1), ("[time]", -2)): ("stiffness", "k", "N/m"),
+    (("[mass]", 1), ("[time]", -1)): ("mass flow", "mdot", "kg/s"),
+    (("[length]", -3), ("[substance]", 1)): ("concentration", "c", "mol/m^3"),
+    (("[length]", -3), ("[substance]", 1), ("[time]", -1)): ("reaction rate", "r", "mol/(m^3*s)"),
 }
 
 
@@ -174,7 +185,7 @@ class Dependence:
     variable: str
     of: tuple[str, ...]
     r2: float  # cross-validated
-    space: str  # "raw" or "log": where the polynomial was fitted
+    space: str  # "raw", "log" or "mixed" (some inputs logged): where the polynomial was fitted
 
 
 @dataclass(frozen=True)
@@ -183,18 +194,51 @@ class SummaryVariables:
 
     variables: tuple[SummaryVariable, ...]
     n_independent: int
+    independent: tuple[str, ...]  # the summary variables left when the dependent ones are removed
     dependences: tuple[Dependence, ...]
     derived: dict[str, float]  # lone sensors the summary variables predict, with the cross-validated R²
     irrelevant: tuple[str, ...]  # lone sensors nothing here explains
     dropped: dict[str, str]  # sensor -> why it was not used
     missing: dict[str, int]  # sensor -> cells that were NaN or infinite, treated as missing
     unit_notes: tuple[str, ...]  # units that could not be understood (treated as unknown)
+    #: Pairs of summary variables that rank alike and may be one quantity seen through a monotone
+    #: law (or one quantity read by strongly nonlinear sensors), kept apart by the data; said plainly.
+    maybe_one: tuple[str, ...]
     method: str  # how groups and the number of independent quantities were decided
 
     def table(self) -> tuple[np.ndarray, list[str], list[str | None]]:
         """The summary variables as a (n_samples, k) matrix with their names and SI units, for the law finder."""
         rows = len(self.variables[0].values) if self.variables else 0
         return _columns(self.variables, rows), [v.name for v in self.variables], [v.units for v in self.variables]
+
+    def predictors(self, target: str, seed: int = 0) -> tuple[str, ...]:
+        """The fewest independent variables that ``target`` is as much a function of as of all of
+        them (cross-validated, noise-corrected R² leaving at most :data:`AS_MUCH` times the
+        unexplained share that all leave, and at least :data:`UNEXPLAINED_FLOOR`), the best such
+        set of the smallest size. A law is then sought in these alone: a pendulum's period in its
+        length, not in the bob's mass as well; an orbit's period in its distance and the star's
+        mass, though the distance alone predicts it to R² 0.99 over a survey of similar stars."""
+        wanted = self.variable(target)
+        pool = [self.variable(name) for name in self.independent if name != target]
+
+        def unexplained(subset: Sequence[SummaryVariable]) -> float:
+            r2, _ = predictability(
+                wanted.values,
+                _columns(subset, len(wanted.values)),
+                seed,
+                wanted.noise**2,
+                np.array([v.noise**2 for v in subset]),
+            )
+            return max(1.0 - r2, 0.0)
+
+        allowed = max(AS_MUCH * unexplained(pool), UNEXPLAINED_FLOOR)
+        for size in range(1, len(pool)):
+            share, names = min(
+                (unexplained(subset), tuple(v.name for v in subset)) for subset in combinations(pool, size)
+            )
+            if share <= allowed:
+                return names
+        return tuple(v.name for v in pool)
 
     def variable(self, name: str) -> SummaryVariable:
         for variable in self.variables:
@@ -250,10 +294,11 @@ def _find(
             f" ({_some([f'{name}: {why}' for name, why in dropped.items()])})"
         )
     parsed, notes = _parsed_units(declared)
-    rho = _rank_correlation(x[:, kept])
+    grouping = group_sensors(x[:, kept], [_dimension(parsed[j]) for j in kept])
+    rho = grouping.rho
     variables, lone = [], []
     counts: Counter[str] = Counter()
-    for cluster in sorted(_clusters(np.abs(rho)), key=lambda c: (-len(c), c[0])):
+    for cluster in sorted(grouping.clusters, key=lambda c: (-len(c), c[0])):
         if len(cluster) == 1:
             lone.append(kept[cluster[0]])
             continue
@@ -271,19 +316,21 @@ def _find(
     values, noise = _columns(variables, len(x)), np.array([v.noise**2 for v in variables])
     derived: dict[str, float] = {}
     for j in lone:
-        r2, _ = _predictability(x[:, j], values, seed, predictor_noise=noise)
+        r2, _ = predictability(x[:, j], values, seed, predictor_noise=noise)
         if r2 >= EXPLAINED:
             derived[names[j]] = min(r2, 1.0)
-    n_independent, dependences = _independent(values, noise, [v.name for v in variables], seed)
+    independent, dependences = _independent(values, noise, [v.name for v in variables], seed)
     return SummaryVariables(
         variables=tuple(variables),
-        n_independent=n_independent,
+        n_independent=len(independent),
+        independent=tuple(independent),
         dependences=tuple(dependences),
         derived=derived,
         irrelevant=tuple(names[j] for j in lone if names[j] not in derived),
         dropped=dropped,
         missing=missing,
         unit_notes=tuple(notes),
+        maybe_one=_maybe_one(grouping, variables, [names[j] for j in kept]),
         method=(
             f"groups: average-linkage clusters of Spearman |rho|, merged while the noise-corrected correlation"
             f" is >= {SAME_QUANTITY}; independent quantities: summary variables left after removing those that a"
@@ -291,6 +338,31 @@ def _find(
             f" R² >= {FUNCTION_OF_OTHERS}"
         ),
     )
+
+
+def _maybe_one(grouping: Grouping, variables: Sequence[SummaryVariable], names: list[str]) -> tuple[str, ...]:
+    """What to say of the sets that the ranks would have merged and the data kept apart, named by
+    the summary variables that hold most of each."""
+    owner = {sensor: v.name for v in variables for sensor in v.members}
+    units = {v.name: v.units for v in variables}
+
+    def holder(columns: list[int]) -> str | None:
+        return Counter(owner.get(names[i]) for i in columns).most_common(1)[0][0]
+
+    said: dict[tuple[str, str], str] = {}
+    for first, second, why in grouping.kept_apart:
+        pair = holder(first), holder(second)
+        if None in pair or pair[0] == pair[1] or why != NOT_LINEAR:
+            continue
+        if units[pair[0]] and units[pair[1]] and units[pair[0]] != units[pair[1]]:
+            continue  # their units say they are two quantities
+        key = tuple(sorted(pair))
+        said.setdefault(
+            key,
+            f"{key[0]} and {key[1]} rank alike and could be one quantity seen through a monotone law;"
+            f" kept apart because {why}",
+        )
+    return tuple(said.values())
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -370,16 +442,9 @@ def _unusable(x: np.ndarray, names: list[str]) -> dict[str, str]:
 
 
 @cache
-def _registry():
-    import pint
-
-    return pint.UnitRegistry()
-
-
-@cache
 def _unit(text: str) -> _Unit | None:
     """``text`` understood through pint, or None when it cannot be."""
-    registry = _registry()
+    registry = unit_registry()
     try:
         zero = registry.Quantity(0.0, text).to_base_units()
         one = registry.Quantity(1.0, text).to_base_units()
@@ -391,58 +456,18 @@ def _unit(text: str) -> _Unit | None:
     return _Unit(float(one.magnitude - zero.magnitude), float(zero.magnitude), dimension, quantity, symbol, named or si)
 
 
+def _dimension(unit: _Unit | None) -> tuple | None:
+    """What sensors must share to measure one quantity: the dimension, with angles apart."""
+    if unit is None:
+        return None
+    return ((), "rad") if unit.si == "rad" else unit.dimension
+
+
 def _parsed_units(declared: list[str | None]) -> tuple[list[_Unit | None], list[str]]:
     parsed = [_unit(u) if u else None for u in declared]
     failed = {u for u, p in zip(declared, parsed, strict=True) if u and not p}
     notes = sorted(f"units {u!r} not understood; treated as unknown" for u in failed)
     return parsed, notes
-
-
-# --- grouping ----------------------------------------------------------------------------------
-
-
-def _rank_correlation(x: np.ndarray) -> np.ndarray:
-    """Spearman's rho between all columns, each pair over the rows where both are present."""
-    present = np.isfinite(x)
-    ranks = np.where(present, rankdata(x, axis=0, nan_policy="omit"), 0.0)
-    m = present.astype(float)
-    n = m.T @ m
-    sums = ranks.T @ m  # [a, b]: sum of a's ranks over rows where b is present
-    squares = (ranks**2).T @ m
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = ranks.T @ ranks - sums * sums.T / n
-        var = squares - sums**2 / n
-        rho = cov / np.sqrt(var * var.T)
-    rho = np.nan_to_num(rho, nan=0.0)
-    np.fill_diagonal(rho, 1.0)
-    return np.clip(rho, -1.0, 1.0)
-
-
-def _clusters(similarity: np.ndarray) -> list[list[int]]:
-    """Maximal subtrees of the average-linkage tree whose every merge looks like one quantity.
-
-    A merge of sets A and B passes when their mean |rho| (one minus the linkage height), divided by
-    the reliability of each (the square root of its mean within-set |rho|; a lone sensor is held to
-    :data:`SAME_QUANTITY` itself), is at least SAME_QUANTITY.
-    """
-    p = len(similarity)
-    tree = linkage(squareform(1.0 - similarity, checks=False), method="average")
-    members: list[list[int]] = [[i] for i in range(p)]
-    within = [0.0] * p  # sum of |rho| over ordered pairs of distinct members
-    valid = [True] * p
-    parent = [-1] * (2 * p - 1)
-    for node, (a, b, height, _) in enumerate(tree, start=p):
-        a, b = int(a), int(b)
-        between = 1.0 - height
-        members.append(members[a] + members[b])
-        within.append(within[a] + within[b] + 2 * between * len(members[a]) * len(members[b]))
-        reliability = [
-            np.sqrt(within[c] / (len(members[c]) ** 2 - len(members[c]))) if len(members[c]) > 1 else SAME_QUANTITY
-            for c in (a, b)
-        ]
-        valid.append(valid[a] and valid[b] and between / (reliability[0] * reliability[1]) >= SAME_QUANTITY)
-        parent[a] = parent[b] = node
-    return [members[node] for node in range(2 * p - 1) if valid[node] and (parent[node] < 0 or not valid[parent[node]])]
 
 
 # --- summary variables -------------------------------------------------------------------------
@@ -555,7 +580,9 @@ def _columns(variables: Sequence[SummaryVariable], rows: int) -> np.ndarray:
     return np.column_stack([v.values for v in variables]) if variables else np.empty((rows, 0))
 
 
-def _independent(values: np.ndarray, noise: np.ndarray, names: list[str], seed: int) -> tuple[int, list[Dependence]]:
+def _independent(
+    values: np.ndarray, noise: np.ndarray, names: list[str], seed: int
+) -> tuple[list[str], list[Dependence]]:
     """How many summary variables are left after removing, best predicted first, each that is a
     function of the others still left (``noise``: the variances of their values' errors)."""
     left = list(range(values.shape[1]))
@@ -564,17 +591,17 @@ def _independent(values: np.ndarray, noise: np.ndarray, names: list[str], seed: 
         scores = {}
         for i in left:
             others = [j for j in left if j != i]
-            scores[i] = _predictability(values[:, i], values[:, others], seed, noise[i], noise[others])
+            scores[i] = predictability(values[:, i], values[:, others], seed, noise[i], noise[others])
         worst = max(left, key=lambda i: scores[i][0])
         r2, space = scores[worst]
         if r2 < FUNCTION_OF_OTHERS:
             break
         left.remove(worst)
         dependences.append(Dependence(names[worst], tuple(names[j] for j in left), min(r2, 1.0), space))
-    return len(left), dependences
+    return [names[i] for i in left], dependences
 
 
-def _predictability(
+def predictability(
     target: np.ndarray,
     predictors: np.ndarray,
     seed: int,
@@ -582,7 +609,8 @@ def _predictability(
     predictor_noise: np.ndarray | None = None,
 ) -> tuple[float, str]:
     """Cross-validated R² of the best polynomial (degree <= 3) predicting ``target`` from ``predictors``,
-    fitted in raw values and, where the values are positive, in logarithms; and which space won.
+    fitted in raw values and, where the values are positive, in logarithms (see :func:`_spaces`);
+    and which space won.
 
     The variables' own noise (variances ``target_noise`` and ``predictor_noise``) is not held against
     the fit: the residual it accounts for (the target's noise, plus each predictor's through the
@@ -593,9 +621,7 @@ def _predictability(
     y, x = target[ok], predictors[ok]
     if x.shape[1] == 0 or len(y) < MIN_ROWS:
         return 0.0, "raw"
-    spaces = [("raw", np.zeros(x.shape[1], dtype=bool), False)]
-    if np.all(y > 0):
-        spaces.append(("log", np.all(x > 0, axis=0), True))
+    spaces = _spaces(np.all(y > 0), np.all(x > 0, axis=0))
     folds = np.random.default_rng(seed).permutation(len(y)) % FOLDS
     noise = np.zeros(x.shape[1]) if predictor_noise is None else np.asarray(predictor_noise)
     best = (-np.inf, "raw")
@@ -611,6 +637,31 @@ def _predictability(
         if np.isfinite(r2):  # a log-space fit can overflow on its way back
             best = max(best, (float(r2), space))
     return best
+
+
+#: Up to this many positive predictors, every mix of raw and logged ones is tried.
+MIXED_UP_TO = 4
+
+
+def _spaces(positive_target: bool, positive: np.ndarray) -> list[tuple[str, np.ndarray, bool]]:
+    """Where to fit: (name, which predictors are logged, whether the target is). Raw and all-log
+    always; with few predictors every mix, since a law may be a power in one variable and an
+    exponential in another (a count rate that decays in time and falls as the distance squared)."""
+    none = np.zeros(len(positive), dtype=bool)
+    spaces = [("raw", none, False)]
+    if positive_target:
+        spaces.append(("log", positive, True))
+    columns = np.flatnonzero(positive)
+    if len(columns) > MIXED_UP_TO:
+        return spaces
+    for log_target in (False, True) if positive_target else (False,):
+        for mask in product((False, True), repeat=len(columns)):
+            logged = none.copy()
+            logged[columns[list(mask)]] = True
+            if (log_target and np.array_equal(logged, positive)) or (not log_target and not logged.any()):
+                continue  # the raw and all-log spaces, already in
+            spaces.append(("mixed", logged, log_target))
+    return spaces
 
 
 class _PolynomialModel:

@@ -23,8 +23,10 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
-from autoalign.discover import LawResult, StreamsResult, Table, discover_streams, fit_table, read_csv, runs
-from autoalign.discover.piston import SensorTable, simulate_piston
+from autoalign.discover import LawResult, StreamLaw, StreamsResult, Table, discover_streams, fit_table, read_csv, runs
+from autoalign.discover.apparatus import SensorTable
+from autoalign.discover.gallery import APPARATUS, Apparatus, apparatus
+from autoalign.discover.judge import judge
 from autoalign.discover.runs import Progress, Run
 from autoalign.discover.units import parse_units_table, read_units_text
 from autoalign.errors import AutoalignError
@@ -128,34 +130,28 @@ def fit_json(result: LawResult) -> dict[str, Any]:
     }
 
 
-def streams_json(result: StreamsResult, sensors: SensorTable) -> dict[str, Any]:
-    """The summary variables, the law between them, and the check against what the simulated
-    sensors really measure (``measures``: true quantity -> sensors, per variable and for the
-    sensors found irrelevant)."""
-    truth = dict(zip(sensors.names, sensors.quantities, strict=True))
-    summary = result.summary
+def streams_json(result: StreamsResult, sensors: SensorTable, apparatus: Apparatus) -> dict[str, Any]:
+    """The summary variables, each law (with its MathML), and the check against the truth the
+    simulation kept apart (``measures``: true quantity -> sensors, per variable and for the
+    sensors found irrelevant; ``check``: the judge's verdict)."""
+    truth = sensors.truth()
+    payload = result.as_dict()
+    for variable in payload["variables"]:
+        variable["sensors"] = len(variable["members"])
+        variable["measures"] = dict(Counter(truth[m] for m in variable["members"]).most_common())
+    payload["irrelevant_measure"] = dict(Counter(truth[n] for n in result.summary.irrelevant).most_common())
+    payload["laws"] = [fit_json(law.result) | law_extras(law) for law in result.laws]
+    payload["apparatus"] = apparatus.as_dict()
+    payload["check"] = judge(apparatus, sensors, result).as_dict()
+    return payload
+
+
+def law_extras(law: StreamLaw) -> dict[str, Any]:
     return {
-        "variables": [
-            {
-                "name": variable.name,
-                "units": variable.units,
-                "quantity": variable.quantity,
-                "sensors": len(variable.members),
-                "members": list(variable.members),
-                "quality": float(variable.quality),
-                "scale": variable.scale,
-                "measures": dict(Counter(truth[m] for m in variable.members).most_common()),
-            }
-            for variable in summary.variables
-        ],
-        "n_independent": summary.n_independent,
-        "dependences": [{"variable": d.variable, "of": list(d.of), "r2": float(d.r2)} for d in summary.dependences],
-        "irrelevant": list(summary.irrelevant),
-        "irrelevant_measure": dict(Counter(truth[name] for name in summary.irrelevant).most_common()),
-        "dropped": summary.dropped,
-        "method": summary.method,
-        "law": fit_json(result.law) if result.law else None,
-        "proportionality": result.proportionality,
+        "inputs": list(law.inputs),
+        "rows_used": law.rows_used,
+        "rows_dropped": law.rows_dropped,
+        "proportionality": law.proportionality,
     }
 
 
@@ -178,15 +174,17 @@ def fit_work(table: Table, target: str, units: dict[str, str] | None, budget: fl
     return work
 
 
-def demo_work(samples: int, budget: float, seed: int) -> runs.Work:
+def demo_work(chosen: Apparatus, samples: int, budget: float, seed: int) -> runs.Work:
     def work(progress: Progress) -> dict[str, Any]:
-        sensors = simulate_piston(samples, seed=seed)
-        progress(f"simulated {len(sensors.names)} sensor streams over {samples} time steps (seed {seed})")
+        sensors = chosen.simulate(samples, seed=seed)
+        progress(
+            f"simulated {len(sensors.names)} sensor streams of {chosen.title.lower()}, {samples} samples (seed {seed})"
+        )
         known = sensors.known_units()
         result = discover_streams(
             sensors.values, sensors.names, known, time_budget_s=budget, seed=seed, progress=progress
         )
-        return streams_json(result, sensors)
+        return streams_json(result, sensors, chosen)
 
     return work
 
@@ -205,6 +203,7 @@ def discover_page(request: Request, workspace: WorkspaceDep) -> HTMLResponse:
             "default_budget": DEFAULT_BUDGET_S,
             "max_budget": MAX_BUDGET_S,
             "demo_samples": DEMO_SAMPLES,
+            "gallery": list(APPARATUS.values()),
         },
     )
 
@@ -254,13 +253,22 @@ def fit_api(
 @router.post("/api/discover/demo", status_code=202)
 def demo_api(
     workspace: WorkspaceDep,
+    system: Annotated[str, Form(min_length=1, max_length=40)] = "piston",
     samples: Annotated[int, Form(ge=50, le=20_000)] = DEMO_SAMPLES,
     time_budget_s: Budget = DEFAULT_BUDGET_S,
     seed: Seed = 0,
 ) -> dict[str, Any]:
-    """Simulate the piston's sensors, then find their summary variables and the law between them."""
-    params = {"samples": samples, "time_budget_s": time_budget_s, "seed": seed}
-    return run_json(start(workspace, "streams", params, demo_work(samples, time_budget_s, seed)))
+    """Simulate an apparatus of the gallery, then find its summary variables and their laws (the
+    time budget is for each law)."""
+    chosen = apparatus(system)
+    params = {"system": chosen.name, "samples": samples, "time_budget_s": time_budget_s, "seed": seed}
+    return run_json(start(workspace, "streams", params, demo_work(chosen, samples, time_budget_s, seed)))
+
+
+@router.get("/api/discover/gallery")
+def gallery_api() -> dict[str, Any]:
+    """The apparatus the demo can simulate, with their true quantities and laws."""
+    return {"apparatus": [entry.as_dict() for entry in APPARATUS.values()]}
 
 
 @router.get("/api/discover/runs")

@@ -1,9 +1,9 @@
 // The Discover pages. On /discover: asks the server for the columns of the chosen table (it refuses
 // a table it could not fit there and then), builds the target and units fields, and starts a fit
-// or the piston demo. On a run's page: polls the run until it ends, showing its progress, then
-// renders what it found: the law (MathML the server sanitized), the Pareto front as an SVG plot
-// and a table, and the demo's summary variables. Column and sensor names are untrusted: besides
-// that MathML, everything reaches the page through textContent.
+// or a demo of the gallery. On a run's page: polls the run until it ends, showing its progress, then
+// renders what it found: each law (MathML the server sanitized), its Pareto front as an SVG plot
+// and a table, and a demo's summary variables and check against the truth. Column and sensor
+// names are untrusted: besides that MathML, everything reaches the page through textContent.
 "use strict";
 (() => {
   const POLL_MS = 1000;
@@ -163,14 +163,18 @@
     const result = run.result;
     if (run.kind === "fit") return [lawSection(result, "Law"), paretoSection(result)];
     const sections = [variablesSection(result)];
-    if (!result.law) {
+    if (!result.laws.length) {
       const none = el("section", "card discover-law");
       const why = "No summary variable depends on the others: there is no law to find between them.";
       none.append(el("h2", "", "Law"), el("p", "", why));
-      return sections.concat(none);
+      sections.push(none);
     }
-    const law = lawSection(result.law, "Law between them", result.proportionality);
-    return sections.concat(law, paretoSection(result.law));
+    for (const law of result.laws) {
+      const heading = `Law of ${law.target}, in ${law.inputs.join(", ")}`;
+      sections.push(lawSection(law, heading, law.proportionality), paretoSection(law));
+    }
+    if (result.check) sections.push(checkSection(result));
+    return sections;
   }
 
   // -- the law ----------------------------------------------------------------------------------
@@ -315,7 +319,32 @@
     return table;
   }
 
-  // -- the piston demo's summary variables ------------------------------------------------------
+  // -- a demo's check against the simulation's truth --------------------------------------------
+  function checkSection(result) {
+    const check = result.check;
+    const section = el("section", "card discover-check");
+    const verdict = check.passed ? "Recovered: every group pure, every law the truth." : "Not recovered.";
+    section.append(el("h2", "", "Check against the simulation"), el("p", "discover-verdict", verdict));
+    const table = el("table", "discover-table");
+    table.append(headRow(["summary variable", "stands for", "pure", "irrelevant sensors"]));
+    const body = el("tbody");
+    for (const g of check.groups) {
+      body.append(row([g.variable, g.quantity, `${Math.round(g.purity * 100)}%`, String(g.irrelevant)]));
+    }
+    table.append(body);
+    section.append(table);
+    if (check.missing_quantities.length) {
+      section.append(el("p", "", `No summary variable stands for: ${check.missing_quantities.join(", ")}.`));
+    }
+    for (const law of check.laws) {
+      section.append(el("p", "", `${law.target}: ${law.solved ? "solved" : "not solved"} (${law.why}).`));
+    }
+    const truth = Object.entries(result.apparatus.laws).map(([q, law]) => `${q} = ${law}`);
+    section.append(el("p", "muted", `The true laws: ${truth.join("; ")}.`));
+    return section;
+  }
+
+  // -- a demo's summary variables ---------------------------------------------------------------
   const counts = (measures) => Object.entries(measures).map(([quantity, n]) => `${quantity} (${n})`).join(", ");
 
   function members(variable) {
@@ -350,12 +379,11 @@
       const text = `${d.variable} is a function of ${d.of.join(", ")} (cross-validated R² ${r2(d.r2)}).`;
       section.append(el("p", "", text));
     }
+    for (const note of result.maybe_one_quantity) section.append(el("p", "discover-note", `Note: ${note}.`));
     const irrelevant = el("p", "discover-irrelevant");
-    irrelevant.append(
-      el("strong", "", `Irrelevant sensors (${result.irrelevant.length}): `),
-      result.irrelevant.join(", ") || "none",
-    );
-    if (result.irrelevant.length) irrelevant.append(` — they really measure: ${counts(result.irrelevant_measure)}.`);
+    const lone = result.irrelevant_sensors;
+    irrelevant.append(el("strong", "", `Irrelevant sensors (${lone.length}): `), lone.join(", ") || "none");
+    if (lone.length) irrelevant.append(` — they really measure: ${counts(result.irrelevant_measure)}.`);
     section.append(irrelevant);
     return section;
   }
