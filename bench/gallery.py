@@ -29,22 +29,18 @@ from pathlib import Path  # noqa: E402
 
 from _common import busy_others, machine, table  # noqa: E402
 
-from autoalign.discover import discover_streams  # noqa: E402
 from autoalign.discover.gallery import APPARATUS  # noqa: E402
-from autoalign.discover.judge import judge  # noqa: E402
+from autoalign.discover.judge import run_demo  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 
 
 def run_one(name: str, seed: int, samples: int, budget: float, units: bool) -> dict:
     apparatus = APPARATUS[name]
-    sensors = apparatus.simulate(samples, seed=seed)
     started = time.perf_counter()
-    result = discover_streams(
-        sensors.values, sensors.names, sensors.known_units() if units else None, time_budget_s=budget, seed=seed
-    )
-    seconds = time.perf_counter() - started
-    verdict = judge(apparatus, sensors, result)
+    demo = run_demo(apparatus, samples, time_budget_s=budget, seed=seed, units=units)
+    seconds = time.perf_counter() - started  # the simulation (milliseconds) and the judging included
+    sensors, result, verdict = demo.table, demo.result, demo.verdict
     return {
         "apparatus": name,
         "seed": seed,

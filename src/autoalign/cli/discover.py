@@ -95,9 +95,8 @@ def demo(
 ) -> None:
     """Simulate an apparatus of the gallery (hundreds of imperfect sensors) and rediscover its
     quantities and laws, checked against the truth the simulation kept apart."""
-    from autoalign.discover import discover_streams
     from autoalign.discover.gallery import APPARATUS, apparatus
-    from autoalign.discover.judge import judge
+    from autoalign.discover.judge import run_demo
 
     if system is None:
         listing = RichTable("apparatus", "what it is", "its laws", title="The gallery: autoalign discover demo NAME")
@@ -107,12 +106,8 @@ def demo(
         console.print(listing)
         return
     chosen = apparatus(system)
-    table = chosen.simulate(samples, seed=seed)
-    _say(f"simulated {len(table.names)} sensor streams of {chosen.title.lower()}, {samples} samples (seed {seed})")
-    result = discover_streams(
-        table.values, table.names, table.known_units(), time_budget_s=time_budget, seed=seed, progress=_say
-    )
-    verdict = judge(chosen, table, result)
+    demo_run = run_demo(chosen, samples, time_budget_s=time_budget, seed=seed, progress=_say)
+    result, verdict = demo_run.result, demo_run.verdict
     if as_json:
         _print_json({"apparatus": chosen.as_dict(), "result": result.as_dict(), "check": verdict.as_dict()})
         return

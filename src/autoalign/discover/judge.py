@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 from scipy.optimize import least_squares
 
-from autoalign.discover import StreamsResult
+from autoalign.discover import StreamsResult, discover_streams
 from autoalign.discover.apparatus import IRRELEVANT, SensorTable
 from autoalign.discover.gallery import Apparatus
 
@@ -78,6 +79,40 @@ class Verdict:
             "laws": [law.__dict__ for law in self.laws],
             "expected_laws": self.expected_laws,
         }
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A gallery demo: the simulated streams, what Discover found in them, and the verdict."""
+
+    table: SensorTable
+    result: StreamsResult
+    verdict: Verdict
+
+
+def run_demo(
+    apparatus: Apparatus,
+    samples: int,
+    *,
+    time_budget_s: float,
+    seed: int = 0,
+    units: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Demo:
+    """Simulate ``apparatus``, find its summary variables and laws with the units a user would
+    have (none with ``units=False``), and judge them: what the CLI, the page and the benchmark run."""
+    say = progress or (lambda _message: None)
+    table = apparatus.simulate(samples, seed=seed)
+    say(f"simulated {len(table.names)} sensor streams of {apparatus.title.lower()}, {samples} samples (seed {seed})")
+    result = discover_streams(
+        table.values,
+        table.names,
+        table.known_units() if units else None,
+        time_budget_s=time_budget_s,
+        seed=seed,
+        progress=progress,
+    )
+    return Demo(table, result, judge(apparatus, table, result))
 
 
 def judge(apparatus: Apparatus, table: SensorTable, result: StreamsResult) -> Verdict:

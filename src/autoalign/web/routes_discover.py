@@ -23,10 +23,9 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
-from autoalign.discover import LawResult, StreamLaw, StreamsResult, Table, discover_streams, fit_table, read_csv, runs
-from autoalign.discover.apparatus import SensorTable
+from autoalign.discover import LawResult, StreamLaw, Table, fit_table, read_csv, runs
 from autoalign.discover.gallery import APPARATUS, Apparatus, apparatus
-from autoalign.discover.judge import judge
+from autoalign.discover.judge import Demo, run_demo
 from autoalign.discover.runs import Progress, Run
 from autoalign.discover.units import parse_units_table, read_units_text
 from autoalign.errors import AutoalignError
@@ -130,11 +129,12 @@ def fit_json(result: LawResult) -> dict[str, Any]:
     }
 
 
-def streams_json(result: StreamsResult, sensors: SensorTable, apparatus: Apparatus) -> dict[str, Any]:
+def streams_json(demo: Demo, apparatus: Apparatus) -> dict[str, Any]:
     """The summary variables, each law (with its MathML), and the check against the truth the
     simulation kept apart (``measures``: true quantity -> sensors, per variable and for the
     sensors found irrelevant; ``check``: the judge's verdict)."""
-    truth = sensors.truth()
+    result = demo.result
+    truth = demo.table.truth()
     payload = result.as_dict()
     for variable in payload["variables"]:
         variable["sensors"] = len(variable["members"])
@@ -142,7 +142,7 @@ def streams_json(result: StreamsResult, sensors: SensorTable, apparatus: Apparat
     payload["irrelevant_measure"] = dict(Counter(truth[n] for n in result.summary.irrelevant).most_common())
     payload["laws"] = [fit_json(law.result) | law_extras(law) for law in result.laws]
     payload["apparatus"] = apparatus.as_dict()
-    payload["check"] = judge(apparatus, sensors, result).as_dict()
+    payload["check"] = demo.verdict.as_dict()
     return payload
 
 
@@ -176,15 +176,7 @@ def fit_work(table: Table, target: str, units: dict[str, str] | None, budget: fl
 
 def demo_work(chosen: Apparatus, samples: int, budget: float, seed: int) -> runs.Work:
     def work(progress: Progress) -> dict[str, Any]:
-        sensors = chosen.simulate(samples, seed=seed)
-        progress(
-            f"simulated {len(sensors.names)} sensor streams of {chosen.title.lower()}, {samples} samples (seed {seed})"
-        )
-        known = sensors.known_units()
-        result = discover_streams(
-            sensors.values, sensors.names, known, time_budget_s=budget, seed=seed, progress=progress
-        )
-        return streams_json(result, sensors, chosen)
+        return streams_json(run_demo(chosen, samples, time_budget_s=budget, seed=seed, progress=progress), chosen)
 
     return work
 
