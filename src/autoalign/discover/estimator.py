@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ import sympy
 
 from autoalign.discover.brute_force import BruteForce, Candidate
 from autoalign.discover.constants import fit_constants, refit_floats, snap
+from autoalign.discover.scaling import Scaling
 from autoalign.discover.smoothing import local_quadratic, neighbourhoods
 from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
 from autoalign.discover.symmetry import apply_differences, translation_symmetries
@@ -190,6 +191,10 @@ class LawFinder:
         if len(self.names_) != X.shape[1]:
             raise AutoalignError(f"{len(self.names_)} names for {X.shape[1]} columns")
         self.symbols_ = [sympy.Symbol(n, real=True) for n in self.names_]
+        self.scaling_ = Scaling.of(X, y, self._unit_families(units))
+        if not self.scaling_.identity:
+            say("values of extreme magnitude: the search runs on them divided by powers of ten")
+        X, y = self.scaling_.inputs(X), self.scaling_.target(y)
         rng = np.random.default_rng(self.random_state)
         order = rng.permutation(len(y))
         n_test = max(1, int(round(len(y) * self.test_size)))
@@ -213,9 +218,12 @@ class LawFinder:
             laws.extend(self._genetic(view, train, deadline - time.perf_counter()))
         say("snapping constants")
         laws = self._snapped(laws, started + self.time_budget_s)
-        self.pareto_front_ = _pareto(laws)
-        self.law_candidate_ = _choose(self.pareto_front_, len(self._y_test), ERROR_FLOOR * np.mean(self._y_test**2))
-        self.found_ = self.law_candidate_ is not None and self.law_candidate_.test_r2 >= MIN_R2
+        front = _pareto(laws)
+        chosen = _choose(front, len(self._y_test), ERROR_FLOOR * np.mean(self._y_test**2))
+        self.found_ = chosen is not None and chosen.test_r2 >= MIN_R2
+        self._scaled_law = chosen.expression if self.found_ else None
+        self.pareto_front_ = [self._unscaled(law) for law in front]
+        self.law_candidate_ = None if chosen is None else self._unscaled(chosen)
         self.law_ = self.law_candidate_.expression if self.found_ else None
         self.latex_ = sympy.latex(self.law_) if self.found_ else None
         self.seconds_ = time.perf_counter() - started
@@ -224,13 +232,39 @@ class LawFinder:
     def predict(self, X: np.ndarray) -> np.ndarray:
         if not getattr(self, "found_", False):
             raise NoLawFound("no law was found, so there is nothing to predict with")
-        return self._evaluate(self.law_, np.asarray(X, dtype=float))
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.symbols_):
+            raise AutoalignError(f"the law takes {len(self.symbols_)} columns; got an array of shape {X.shape}")
+        # Evaluated on the scaled columns: written out in the given ones, a law of extreme values
+        # can overflow on the way to a result that is a plain float.
+        return self.scaling_.target_back(self._evaluate(self._scaled_law, self.scaling_.inputs(X)))
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """R² of the law's predictions."""
-        return _r2(np.asarray(y, dtype=float), self.predict(X))
+        """R² of the law's predictions (on the scaled target, where squares do not overflow)."""
+        target = self.scaling_.target(np.asarray(y, dtype=float))
+        return _r2(target, self.scaling_.target(self.predict(X)))
 
     # --- the search ----------------------------------------------------------------------------
+
+    def _unit_families(self, units: dict[str, str] | None) -> list[int] | None:
+        """For each column, the first column of the same units (``None`` without units)."""
+        if not units or any(name not in units for name in self.names_):
+            return None
+        from autoalign.discover.units import parse_units
+
+        dimensions = [parse_units(units[name]) for name in self.names_]
+        return [dimensions.index(d) for d in dimensions]
+
+    def _unscaled(self, law: Law) -> Law:
+        """A law of the scaled search in the columns as given."""
+        if self.scaling_.identity:
+            return law
+        return replace(
+            law,
+            expression=self.scaling_.law_back(law.expression, self.symbols_),
+            train_rmse=float(self.scaling_.target_back(law.train_rmse)),
+            test_rmse=float(self.scaling_.target_back(law.test_rmse)),
+        )
 
     def _views(
         self, X: np.ndarray, y: np.ndarray, units: dict[str, str] | None, target_name: str, train: np.ndarray, say
@@ -273,12 +307,8 @@ class LawFinder:
     def _same_unit_pairs(self, units: dict[str, str] | None) -> list[tuple[int, int]]:
         """Pairs of columns that may be subtracted: of the same units (any two, without units)."""
         pairs = list(combinations(range(len(self.names_)), 2))
-        if not units:
-            return pairs
-        from autoalign.discover.units import parse_units
-
-        dimensions = [parse_units(units[name]) for name in self.names_]
-        return [(i, j) for i, j in pairs if dimensions[i] == dimensions[j]]
+        families = self._unit_families(units)
+        return pairs if families is None else [(i, j) for i, j in pairs if families[i] == families[j]]
 
     def _views_of(
         self,

@@ -56,6 +56,7 @@ from threadpoolctl import threadpool_limits
 
 from autoalign.discover.grouping import NOT_LINEAR, SAME_QUANTITY, Grouping, group_sensors
 from autoalign.discover.pint_units import unit_registry
+from autoalign.discover.scaling import LIMIT, magnitude_exponent
 from autoalign.errors import AutoalignError, NotFoundError
 
 #: Fewer rows give rank correlations too noisy to tell one quantity from two (sd ~ 0.2 at 30 rows).
@@ -80,6 +81,8 @@ FOLDS = 5
 GRID = 2048
 #: How far beyond the calibrated range (as a share of it) a reading is still inverted.
 EXTRAPOLATE = 0.25
+#: Readings of known units beyond 10**±KNOWN_LIMIT in SI are refused: squared in the fits, they overflow.
+KNOWN_LIMIT = 50
 
 #: Dimension (pint dimensionality) -> (quantity, symbol of its summary variables, SI units).
 _NAMED = {
@@ -124,10 +127,14 @@ class Calibration:
     curve: Polynomial  # reading = curve(variable), fitted over the variable's observed range
     r2: float  # of the reading against curve(variable)
     sets_scale: bool  # its readings, converted to SI, were averaged to fix the variable's scale and zero
+    #: The curve is of the readings divided by 10**reading_exponent (readings of unknown units near
+    #: 1e200 or 1e-300, whose squares in the fit would overflow or vanish).
+    reading_exponent: int = 0
 
     def invert(self, readings: np.ndarray) -> np.ndarray:
         """The variable's value that each reading implies (NaN for readings far outside the calibrated
         range, where the curve was never checked)."""
+        readings = readings / 10.0**self.reading_exponent if self.reading_exponent else readings
         low, high = self.curve.domain
         margin = (high - low) * EXTRAPOLATE
         grid = np.linspace(low - margin, high + margin, GRID)
@@ -142,7 +149,8 @@ class Calibration:
             f"{c:.4g}" + ("" if k == 0 else f"·{variable}" + ("" if k == 1 else f"^{k}"))
             for k, c in enumerate(self.curve.convert().coef)
         ]
-        return f"{self.sensor} = " + " + ".join(terms).replace("+ -", "- ")
+        reading = f"{self.sensor}/1e{self.reading_exponent}" if self.reading_exponent else self.sensor
+        return f"{reading} = " + " + ".join(terms).replace("+ -", "- ")
 
 
 @dataclass(frozen=True)
@@ -294,6 +302,10 @@ def _find(
             f" ({_some([f'{name}: {why}' for name, why in dropped.items()])})"
         )
     parsed, notes = _parsed_units(declared)
+    exponents = _reading_exponents(x, names, parsed, kept)
+    for j, e in exponents.items():
+        x[:, j] /= 10.0**e
+        notes.append(f"{names[j]} (units unknown) reads near 1e{e}: its readings are divided by 1e{e}")
     grouping = group_sensors(x[:, kept], [_dimension(parsed[j]) for j in kept])
     rho = grouping.rho
     variables, lone = [], []
@@ -311,6 +323,7 @@ def _find(
                 [parsed[j] for j in members],
                 rho[np.ix_(cluster, cluster)],
                 counts,
+                {i: exponents[j] for i, j in enumerate(members) if j in exponents},
             )
         )
     values, noise = _columns(variables, len(x)), np.array([v.noise**2 for v in variables])
@@ -418,6 +431,27 @@ def _as_floats(array: np.ndarray, names: list[str]) -> np.ndarray:
     return array.astype(float)
 
 
+def _reading_exponents(x: np.ndarray, names: list[str], parsed: list[_Unit | None], kept: list[int]) -> dict[int, int]:
+    """Powers of ten to divide the readings of unknown units by, where they are extreme (their
+    units were unknown, so nothing is lost); a clear error where readings of known units are so
+    extreme in SI that the calibration fits would overflow."""
+    exponents, extreme = {}, []
+    for j in kept:
+        column = x[:, j][np.isfinite(x[:, j])]
+        if parsed[j] is None:
+            if abs(e := magnitude_exponent(column)) > LIMIT:
+                exponents[j] = e
+        elif abs(magnitude_exponent(column * parsed[j].factor + parsed[j].offset)) > KNOWN_LIMIT:
+            extreme.append(names[j])
+    if extreme:
+        raise StreamsError(
+            f"{_some(extreme)} read values beyond 1e±{KNOWN_LIMIT} in SI units, where the calibration fits overflow:"
+            " declare units in which they are nearer 1 (for a star's mass, 'solar_mass' rather than 'kg'),"
+            " or leave their units unknown"
+        )
+    return exponents
+
+
 def _some(items: list[str], shown: int = 5) -> str:
     """The first few items of a list for a message, and how many more there are."""
     more = f" and {len(items) - shown} more" if len(items) > shown else ""
@@ -480,17 +514,20 @@ def _summarize(
     parsed: list[_Unit | None],
     rho: np.ndarray,
     counts: Counter[str],
+    exponents: Mapping[int, int],
 ) -> SummaryVariable:
-    """One group's summary variable: anchor its scale, calibrate every member to it, average them back."""
+    """One group's summary variable: anchor its scale, calibrate every member to it, average them back.
+    ``exponents`` holds the powers of ten that members' readings (in ``x``) were divided by."""
     signs = np.sign(rho[np.argmax(np.abs(rho).sum(axis=0))])  # orientation against the most central member
     anchor, unit, scale, in_anchor = _anchor(x, declared, parsed, signs)
     calibrations = []
     for j, name in enumerate(names):
         curve, r2 = _calibration_curve(anchor, x[:, j])
-        calibrations.append(Calibration(name, declared[j], curve, r2, j in in_anchor))
+        calibrations.append(Calibration(name, declared[j], curve, r2, j in in_anchor, exponents.get(j, 0)))
     symbol = unit.symbol if unit else "q"
     counts[symbol] += 1
-    inverted = _inverted(calibrations, {name: x[:, j] for j, name in enumerate(names)})
+    readings = {name: x[:, j] * 10.0 ** exponents.get(j, 0) for j, name in enumerate(names)}
+    inverted = _inverted(calibrations, readings)
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # rows with fewer than two members left
         error = np.nanvar(inverted, axis=1, ddof=1) / np.isfinite(inverted).sum(axis=1)
