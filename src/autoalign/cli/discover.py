@@ -84,7 +84,10 @@ def variables(
 @app.command()
 def demo(
     system: Annotated[
-        Optional[str], typer.Argument(help="An apparatus of the gallery; none lists them.", show_default=False)
+        Optional[str],
+        typer.Argument(
+            help="An apparatus of the gallery or a system that changes in time; none lists them.", show_default=False
+        ),
     ] = None,
     samples: Annotated[int, typer.Option(help="Samples simulated.")] = 2000,
     time_budget: Annotated[float, typer.Option("--time", help="Seconds each law's search may take.")] = 60.0,
@@ -97,6 +100,8 @@ def demo(
     quantities and laws, checked against the truth the simulation kept apart."""
     from autoalign.discover.gallery import APPARATUS, apparatus
     from autoalign.discover.judge import run_demo
+    from autoalign.discover.systems import SYSTEMS
+    from autoalign.discover.systems import system as changing_system
 
     if system is None:
         listing = RichTable("apparatus", "what it is", "its laws", title="The gallery: autoalign discover demo NAME")
@@ -104,6 +109,13 @@ def demo(
             laws = "; ".join(f"{q} = {law}" for q, law in entry.derived.items())
             listing.add_row(entry.name, entry.title + (" (held out)" if entry.held_out else ""), Text(laws))
         console.print(listing)
+        changing = RichTable("system", "what it is", title="Systems that change in time: their differential equations")
+        for entry in SYSTEMS:
+            changing.add_row(entry.name, Text(entry.description + (" (held out)" if entry.held_out else "")))
+        console.print(changing)
+        return
+    if system in {s.name for s in SYSTEMS}:
+        _dynamics_demo(changing_system(system).demo(seed=seed, law_finder_s=min(time_budget, 20.0)), as_json)
         return
     chosen = apparatus(system)
     demo_run = run_demo(chosen, samples, time_budget_s=time_budget, seed=seed, progress=_say)
@@ -125,6 +137,58 @@ def demo(
     console.print(
         Text(f"true laws: {'; '.join(f'{q} = {law}' for q, law in chosen.derived.items())}"),
         Text("recovered" if verdict.passed else "not recovered", style="bold green" if verdict.passed else "bold red"),
+    )
+
+
+@app.command()
+def dynamics(
+    data: Annotated[Path, typer.Argument(help="CSV with a header row: a time column and the variables it records.")],
+    time: Annotated[str, typer.Option("--time-column", "-t", help="The column of times (any order, uneven).")],
+    law_finder: Annotated[
+        float,
+        typer.Option("--law-finder", help="Seconds of the law finder for each rate the library leaves unexplained."),
+    ] = 20.0,
+    max_order: Annotated[int, typer.Option(help="Highest derivative searched for (1 or 2).")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed (held-out rows, search).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="The equations as JSON.")] = False,
+) -> None:
+    """Find the differential equations of variables recorded in time (dx/dt = f(x), or
+    d²x/dt² = f(x, dx/dt))."""
+    from autoalign.discover import read_csv
+    from autoalign.discover.dynamics import dynamics_of_table
+
+    found = dynamics_of_table(read_csv(data), time, law_finder_s=law_finder, max_order=max_order, seed=seed)
+    if as_json:
+        _print_json(found.as_dict())
+        return
+    _report_dynamics(found)
+
+
+def _report_dynamics(found) -> None:
+    table = RichTable("equation", "held-out R² of the rate", "from", title=f"Equations (order {found.order})")
+    for equation in found.equations:
+        table.add_row(Text(str(equation)), f"{equation.r2:.4f}", equation.source)
+    console.print(table)
+    fitted = "constants fitted to the readings" if found.refitted else "constants fitted to the smoothed rates"
+    console.print(
+        f"readings against the equations integrated over segments: R² = {found.trajectory_r2:.5f} ({fitted});"
+        f" {found.rows_used} rows used, {found.rows_dropped} dropped"
+    )
+
+
+def _dynamics_demo(demo, as_json: bool) -> None:
+    if as_json:
+        _print_json(demo.as_dict())
+        return
+    _report_dynamics(demo.dynamics)
+    for check in demo.checks:
+        verdict = "recovered" if check.recovered else "not recovered"
+        terms = "" if check.same_terms is None else (", same terms" if check.same_terms else ", other terms")
+        console.print(
+            Text(f"{check.variable}: true {check.truth}; rates within {check.error:.2%} of the truth{terms}: {verdict}")
+        )
+    console.print(
+        Text("recovered" if demo.recovered else "not recovered", style="bold green" if demo.recovered else "bold red")
     )
 
 

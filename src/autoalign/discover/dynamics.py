@@ -36,6 +36,7 @@ from scipy.integrate import solve_ivp
 from scipy.interpolate import make_smoothing_spline
 from scipy.optimize import least_squares
 
+from autoalign.discover.data import Table
 from autoalign.errors import AutoalignError
 
 #: Highest derivative searched for.
@@ -100,6 +101,10 @@ class Dynamics:
     rows_used: int
     rows_dropped: int
 
+    def laws(self) -> dict[str, sympy.Expr]:
+        """The right-hand side of each variable's equation, by the variable's name."""
+        return {e.variable[: -self.order]: e.expression for e in self.equations}
+
     def as_dict(self) -> dict[str, object]:
         return {
             "order": self.order,
@@ -121,6 +126,16 @@ class Dynamics:
         }
 
 
+def dynamics_of_table(
+    table: Table, time: str, *, law_finder_s: float = 0.0, max_order: int = MAX_ORDER, seed: int = 0
+) -> Dynamics:
+    """``discover dynamics``: the equations of every column of ``table`` but the time column."""
+    others = table.without(time)
+    return find_dynamics(
+        table.column(time), others.values, others.names, law_finder_s=law_finder_s, max_order=max_order, seed=seed
+    )
+
+
 def find_dynamics(
     t: np.ndarray,
     values: np.ndarray,
@@ -135,9 +150,11 @@ def find_dynamics(
     recorded at times ``t`` (any order, uneven; rows with a missing value are dropped and
     counted). ``law_finder_s`` gives the law finder that many seconds for each rate the library
     leaves unexplained (0: never)."""
+    if max_order not in range(1, MAX_ORDER + 1):
+        raise DynamicsError(f"the order can be 1 or 2 (a spline's third derivative is too rough), not {max_order}")
     t, x, dropped = _checked(t, values, names)
     names = [str(n) for n in names]
-    positions, rates = _smoothed(t, x, max_order)
+    positions, rates = smoothed_rates(t, x, max_order)
     inner = _inner(t)
     rng = np.random.default_rng(seed)
     held_out = rng.random(len(inner)) < 0.25
@@ -201,7 +218,7 @@ def _checked(t: np.ndarray, values: np.ndarray, names: Sequence[str]) -> tuple[n
     return t, x, len(ok) - len(t)
 
 
-def _smoothed(t: np.ndarray, x: np.ndarray, max_order: int) -> tuple[np.ndarray, list[np.ndarray]]:
+def smoothed_rates(t: np.ndarray, x: np.ndarray, max_order: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Each variable on its smoothing spline (smoothness by generalized cross-validation), and
     its first ``max_order`` derivatives."""
     splines = [make_smoothing_spline(t, column) for column in x.T]
