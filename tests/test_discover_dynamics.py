@@ -76,3 +76,33 @@ def test_cli_finds_the_equation_in_a_csv_and_runs_a_demo(tmp_path, workspace_pat
     assert "swing" in listing.stdout and "pendulum" in listing.stdout
     demo = autoalign(workspace_path, "discover", "demo", "decay", "--time", "5")
     assert "N' = -0.35" in demo.stdout and "recovered" in demo.stdout
+
+
+def test_state_variables_are_found_in_many_sensors_then_their_equation() -> None:
+    demo = system("swing").demo(samples=600, seed=1, law_finder_s=0, streams=True)
+    assert demo.summary is not None
+    (theta,) = demo.summary.variables
+    assert theta.units == "rad" and len(theta.members) == 24
+    assert demo.recovered, demo.as_dict()
+    assert not set(theta.members) & set(demo.summary.irrelevant)
+
+
+def test_cli_reads_raw_sensor_streams_with_their_units(tmp_path, workspace_path) -> None:
+    t, table = system("decay").streams(samples=400, seed=4)
+    path = tmp_path / "bench.csv"
+    rows = [",".join(["time", *table.names])]
+    rows += [
+        ",".join([f"{t[i]:.10g}"] + [f"{v:.10g}" if np.isfinite(v) else "" for v in table.values[i]])
+        for i in range(len(t))
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    result = autoalign(
+        workspace_path, "discover", "dynamics", str(path), "--time-column", "time", "--streams", "--json"
+    )
+    payload = json.loads(result.stdout)
+    (variable,) = payload["variables"]
+    assert len(variable["sensors"]) == 24 and payload["dynamics"]["order"] == 1
+    (equation,) = payload["dynamics"]["equations"]
+    q = sympy.Symbol(variable["name"])
+    law = sympy.sympify(equation["expression"], locals={variable["name"]: q})
+    assert law.free_symbols == {q} and abs(float(law.coeff(q)) + 0.35) < 0.35 * 0.02

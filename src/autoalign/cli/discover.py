@@ -92,6 +92,9 @@ def demo(
     samples: Annotated[int, typer.Option(help="Samples simulated.")] = 2000,
     time_budget: Annotated[float, typer.Option("--time", help="Seconds each law's search may take.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+    streams: Annotated[
+        bool, typer.Option("--streams", help="A system read by many imperfect sensors, not by one per variable.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="The result and its check against the truth as JSON.")
     ] = False,
@@ -115,7 +118,8 @@ def demo(
         console.print(changing)
         return
     if system in {s.name for s in SYSTEMS}:
-        _dynamics_demo(changing_system(system).demo(seed=seed, law_finder_s=min(time_budget, 20.0)), as_json)
+        law_finder_s = min(time_budget, 20.0)
+        _dynamics_demo(changing_system(system).demo(seed=seed, law_finder_s=law_finder_s, streams=streams), as_json)
         return
     chosen = apparatus(system)
     demo_run = run_demo(chosen, samples, time_budget_s=time_budget, seed=seed, progress=_say)
@@ -149,19 +153,33 @@ def dynamics(
         typer.Option("--law-finder", help="Seconds of the law finder for each rate the library leaves unexplained."),
     ] = 20.0,
     max_order: Annotated[int, typer.Option(help="Highest derivative searched for (1 or 2).")] = 2,
+    streams: Annotated[
+        bool, typer.Option("--streams", help="The columns are raw sensors: find the state variables first.")
+    ] = False,
+    units: Annotated[Optional[Path], typer.Option(help="With --streams: TOML mapping sensor names to units.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (held-out rows, search).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="The equations as JSON.")] = False,
 ) -> None:
     """Find the differential equations of variables recorded in time (dx/dt = f(x), or
-    d²x/dt² = f(x, dx/dt))."""
-    from autoalign.discover import read_csv
-    from autoalign.discover.dynamics import dynamics_of_table
+    d²x/dt² = f(x, dx/dt)); with ``--streams``, of the summary variables of many sensors."""
+    from autoalign.discover import read_csv, read_streams
+    from autoalign.discover.dynamics import dynamics_of_stream_table, dynamics_of_table
 
-    found = dynamics_of_table(read_csv(data), time, law_finder_s=law_finder, max_order=max_order, seed=seed)
-    if as_json:
-        _print_json(found.as_dict())
+    if not streams:
+        found = dynamics_of_table(read_csv(data), time, law_finder_s=law_finder, max_order=max_order, seed=seed)
+        _print_json(found.as_dict()) if as_json else _report_dynamics(found)
         return
-    _report_dynamics(found)
+    _, _, known = read_streams(data, units)
+    result = dynamics_of_stream_table(
+        read_csv(data), time, known, law_finder_s=law_finder, max_order=max_order, seed=seed
+    )
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    for variable in result.summary.variables:
+        console.print(Text(f"{variable.name} [{variable.units or 'units unknown'}]: {len(variable.members)} sensors"))
+    console.print(Text(f"irrelevant sensors: {len(result.summary.irrelevant)}"))
+    _report_dynamics(result.dynamics)
 
 
 def _report_dynamics(found) -> None:
@@ -180,6 +198,8 @@ def _dynamics_demo(demo, as_json: bool) -> None:
     if as_json:
         _print_json(demo.as_dict())
         return
+    for variable in demo.summary.variables if demo.summary else ():
+        console.print(Text(f"{variable.name} [{variable.units or 'units unknown'}]: {len(variable.members)} sensors"))
     _report_dynamics(demo.dynamics)
     for check in demo.checks:
         verdict = "recovered" if check.recovered else "not recovered"

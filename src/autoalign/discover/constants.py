@@ -66,17 +66,19 @@ def snap(
     *,
     refit: Callable[[sympy.Expr], sympy.Expr] = lambda e: e,
     tolerance: float = 0.02,
+    floor: float = 0.0,
     deadline: float = float("inf"),
 ) -> sympy.Expr:
     """Replace float constants by simple numbers, one at a time, while ``loss`` (an RMSE) stays
-    within ``tolerance`` (relative) of the unsnapped expression's, or below a tiny absolute floor;
-    what is snapped by ``deadline`` (a ``time.perf_counter()`` value) is kept.
+    within ``tolerance`` (relative) of the unsnapped expression's, or below ``floor`` (an RMSE
+    the data cannot tell from zero); what is snapped by ``deadline`` (a ``time.perf_counter()``
+    value) is kept.
 
     After each replacement ``refit`` re-fits the constants still free: dropping an offset of
     1.8 K from a law of temperatures is only fair once the scale has adjusted to its absence.
     """
     best_loss = loss(expression)
-    allowed = best_loss * (1 + tolerance) + 1e-12
+    allowed = max(best_loss * (1 + tolerance), floor) + 1e-12
     kept: set[float] = set()  # values that would not snap (a refit gives them new Float objects)
     for _ in range(2 * len(expression.atoms(sympy.Float))):
         pending = [f for f in expression.atoms(sympy.Float) if round(float(f), 9) not in kept]

@@ -26,7 +26,7 @@ most, and the readings are not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations, combinations_with_replacement
 
@@ -37,6 +37,7 @@ from scipy.interpolate import make_smoothing_spline
 from scipy.optimize import least_squares
 
 from autoalign.discover.data import Table
+from autoalign.discover.variables import SummaryVariables, find_summary_variables
 from autoalign.errors import AutoalignError
 
 #: Highest derivative searched for.
@@ -51,9 +52,18 @@ TOLERANCE = 1.1
 MAX_TERMS = 4
 DEGREE = 3
 #: Sets of terms of one size kept for the readings to choose among.
-TIES = 3
+TIES = 4
 #: What each constant costs in the choice by the readings, times the log of their number (BIC: 1).
 CONSTANT_PRICE = 2.0
+#: Misfit (a share of each variable's spread) below which a better fit is no evidence: summary
+#: variables averaged from many sensors have almost no noise, but keep about this much of their
+#: calibration errors, which extra terms would otherwise be chosen to follow.
+MISFIT_FLOOR = 5e-3
+#: A term whose removal, before any refit, multiplies the misfit by more than this is kept
+#: without trying (refits of broken equations are the slowest part of the search).
+HOPELESS = 10.0
+#: Start of a constant put in place of a term when terms are pruned.
+STAND_IN = 1e-3
 #: Rounds of choosing one equation at a time, the others held (several variables only).
 PASSES = 2
 #: Laws of the law finder's Pareto front kept as candidates.
@@ -64,6 +74,8 @@ LAW_FINDER_COMPLEXITY = 20
 EXPLAINED = 0.999
 #: Segments of the record integrated from their own fitted starts when the constants are refitted.
 SEGMENTS = 4
+#: Evaluations of the readings' misfit per parameter in one refit (a Jacobian takes one each).
+REFIT_EVALUATIONS = 20
 #: Significant digits of the constants shown.
 DIGITS = 4
 MIN_ROWS = 30
@@ -134,6 +146,68 @@ def dynamics_of_table(
     return find_dynamics(
         table.column(time), others.values, others.names, law_finder_s=law_finder_s, max_order=max_order, seed=seed
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsDynamics:
+    """``discover dynamics --streams``: the summary variables of many sensors, and their equations."""
+
+    summary: SummaryVariables
+    dynamics: Dynamics
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "variables": [
+                {"name": v.name, "units": v.units, "quantity": v.quantity, "sensors": list(v.members)}
+                for v in self.summary.variables
+            ],
+            "irrelevant": list(self.summary.irrelevant),
+            "dynamics": self.dynamics.as_dict(),
+        }
+
+
+def dynamics_of_stream_table(
+    table: Table,
+    time: str,
+    units: Mapping[str, str] | None = None,
+    *,
+    law_finder_s: float = 0.0,
+    max_order: int = MAX_ORDER,
+    seed: int = 0,
+) -> StreamsDynamics:
+    """``discover dynamics --streams``: every column but the time column is a raw sensor."""
+    sensors = table.without(time)
+    known = {name: unit for name, unit in (units or {}).items() if name != time}
+    return dynamics_of_streams(
+        table.column(time),
+        sensors.values,
+        sensors.names,
+        known,
+        law_finder_s=law_finder_s,
+        max_order=max_order,
+        seed=seed,
+    )
+
+
+def dynamics_of_streams(
+    t: np.ndarray,
+    matrix: np.ndarray,
+    names: Sequence[str],
+    units: Mapping[str, str] | None = None,
+    *,
+    law_finder_s: float = 0.0,
+    max_order: int = MAX_ORDER,
+    seed: int = 0,
+) -> StreamsDynamics:
+    """The state variables of many sensors recorded in time (the summary variables: each
+    group of sensors of one quantity, calibrated against each other and averaged) and the
+    differential equations between them, over the rows where every variable has a value."""
+    summary = find_summary_variables(matrix, names, units, seed=seed)
+    if not summary.variables:
+        raise DynamicsError("no two sensors measure one quantity: there are no state variables to follow in time")
+    values, variable_names, _ = summary.table()
+    found = find_dynamics(t, values, variable_names, law_finder_s=law_finder_s, max_order=max_order, seed=seed)
+    return StreamsDynamics(summary, found)
 
 
 def find_dynamics(
@@ -369,9 +443,44 @@ def _chosen(
             break
     if best is None:
         return chosen, starts, False
-    _, _, expressions, starts = best
+    score, _, expressions, starts = best
+    expressions, starts = _pruned(trajectory, expressions, starts, score)
     equations = [Equation(e.variable, _rounded(x), e.r2, e.source) for e, x in zip(chosen, expressions, strict=True)]
     return equations, starts, True
+
+
+def _pruned(
+    trajectory: _Trajectory, expressions: list[sympy.Expr], starts: np.ndarray, score: float
+) -> tuple[list[sympy.Expr], np.ndarray]:
+    """Terms dropped, one at a time, while the readings' criterion improves without them: the
+    near ties of the noisy rates can all carry a small term that the readings do not need."""
+    while True:
+        trials = []
+        misfit = trajectory.misfit(expressions, starts)
+        for j, expression in enumerate(expressions):
+            terms = sympy.Add.make_args(expression)
+            if len(terms) < 2:
+                continue
+            constant = any(not term.free_symbols for term in terms)
+            for term in terms:
+                # Without the term, or (where there is no constant yet) with a constant in its
+                # place: a cos(x) near 1 may be standing in for an offset of the variable's zero.
+                replacements = [expression - term]
+                if not constant and term.free_symbols:
+                    replacements.append(expression - term + sympy.Float(STAND_IN))
+                for replacement in replacements:
+                    trial = [*expressions[:j], replacement, *expressions[j + 1 :]]
+                    if trajectory.misfit(trial, starts) > HOPELESS * (misfit + MISFIT_FLOOR**2):
+                        continue  # a term the equation needs: no refit brings the readings back
+                    fitted = trajectory.refit(trial)
+                    if fitted is not None:
+                        trials.append((trajectory.criterion(*fitted), fitted))
+        if not trials:
+            return expressions, starts
+        best_score, (best_expressions, best_starts) = min(trials, key=lambda trial: trial[0])
+        if best_score >= score:
+            return expressions, starts
+        score, expressions, starts = best_score, best_expressions, best_starts
 
 
 def _rounded(expression: sympy.Expr) -> sympy.Expr:
@@ -431,12 +540,16 @@ class _Trajectory:
         return np.concatenate(out)
 
     def criterion(self, expressions: list[sympy.Expr], starts: np.ndarray) -> float:
-        """Bayesian information criterion of the readings given the equations: their misfit,
-        and a price for each constant."""
+        """Bayesian information criterion of the readings given the equations: their misfit
+        (above :data:`MISFIT_FLOOR`), and a price for each constant."""
         residual = self.residuals(expressions, starts)
         constants = _constants(expressions)
         n = len(residual)
-        return n * np.log(np.mean(residual**2) + 1e-300) + CONSTANT_PRICE * constants * np.log(n)
+        return n * np.log(np.mean(residual**2) + MISFIT_FLOOR**2) + CONSTANT_PRICE * constants * np.log(n)
+
+    def misfit(self, expressions: list[sympy.Expr], starts: np.ndarray) -> float:
+        """Mean squared difference from the readings, as a share of their variance."""
+        return float(np.mean(self.residuals(expressions, starts) ** 2))
 
     def r2(self, expressions: list[sympy.Expr], starts: np.ndarray) -> float:
         residual = self.residuals(expressions, starts)
@@ -456,7 +569,7 @@ class _Trajectory:
 
         start = np.concatenate([constants, self.starts])
         try:
-            fitted = least_squares(residuals, start, max_nfev=40 * len(start), x_scale="jac")
+            fitted = least_squares(residuals, start, max_nfev=REFIT_EVALUATIONS * len(start), x_scale="jac")
         except (ValueError, OverflowError, ZeroDivisionError):
             return None
         values = {p: sympy.Float(v) for p, v in zip(placeholders, fitted.x[: len(constants)], strict=True)}
@@ -476,7 +589,10 @@ def _with_placeholders(expression: sympy.Expr, constants: list[float]) -> sympy.
 
 
 def _constants(expressions: list[sympy.Expr]) -> int:
+    """The numbers an equation holds that were fitted: its floats, and the fractions the law
+    finder snapped them to (12/11 was a fitted float once; 1, 2 and -1 are structure)."""
     counted: list[float] = []
     for e in expressions:
         _with_placeholders(e, counted)
-    return len(counted)
+    snapped = [r for e in expressions for r in e.atoms(sympy.Rational) if not (r.is_Integer and abs(int(r)) <= 2)]
+    return len(counted) + len(snapped)

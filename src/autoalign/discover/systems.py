@@ -9,6 +9,7 @@ was fixed and are only measured.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -16,7 +17,9 @@ import numpy as np
 import sympy
 from scipy.integrate import solve_ivp
 
-from autoalign.discover.dynamics import Dynamics, find_dynamics
+from autoalign.discover.apparatus import Reading, SensorTable, assemble, irrelevant, kind
+from autoalign.discover.dynamics import Dynamics, dynamics_of_streams, find_dynamics
+from autoalign.discover.variables import SummaryVariables
 from autoalign.errors import NotFoundError
 
 
@@ -43,6 +46,9 @@ class System:
     start: tuple[float, ...]
     duration: float
     held_out: bool = False
+    #: Per variable, the SI units and the units its sensors report in (``None``: undeclared),
+    #: for :meth:`streams`; a variable without an entry is read in units nobody declared.
+    sensor_units: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
 
     def record(self, samples: int = 400, noise: float = 0.01, seed: int = 0) -> Recording:
         """``samples`` readings at uneven times over the duration, with Gaussian noise of
@@ -54,12 +60,31 @@ class System:
         values = exact + noise * exact.std(axis=0) * rng.standard_normal(exact.shape)
         return Recording(t, values, self.names)
 
+    def streams(self, samples: int = 600, seed: int = 0, sensors: int = 24) -> tuple[np.ndarray, SensorTable]:
+        """The system as a bench would record it: at uneven times, each variable read by
+        ``sensors`` imperfect sensors (calibration errors, noise, units of several kinds, some
+        undeclared, a few dropouts), beside the usual irrelevant channels. Returns the times
+        and the table, whose truth names each sensor's variable."""
+        rng = np.random.default_rng(seed)
+        exact = self.record(samples, noise=0.0, seed=seed)
+        state = {name: exact.values[:, j] for j, name in enumerate(self.names)}
+        kinds = []
+        for j, name in enumerate(self.names):
+            si, reported = self.sensor_units[j] if j < len(self.sensor_units) else ("1", (None,))
+            readings = [Reading(u or si, 1.0, declared=u is not None) for u in reported]
+            kinds.append((kind(name, state[name], sensors, si, readings), state[name]))
+        table = assemble(state, kinds, lambda: irrelevant(samples, rng), rng, [(n, 2) for n in self.names])
+        return exact.t, table
+
     def true_equations(self) -> dict[str, sympy.Expr]:
         return {name: sympy.sympify(text, locals=_symbols(self.names)) for name, text in self.truth.items()}
 
-    def check(self, found: Mapping[str, sympy.Expr]) -> list[EquationCheck]:
+    def check(self, found: Mapping[str, sympy.Expr], *, offset: bool = False) -> list[EquationCheck]:
         """Each true equation against the one found for its variable (by name, in the symbols
-        ``x`` and ``x'``): its rates on the true, noise-free trajectory, and its terms."""
+        ``x`` and ``x'``): its rates on the true, noise-free trajectory, and its terms. With
+        ``offset``, a constant term beyond the truth's is allowed: variables summarized from
+        sensors have their zero off by the sensors' mean calibration offset, which a constant
+        in the equation follows."""
         t = np.linspace(0, self.duration, CHECK_POINTS)
         solution = solve_ivp(self.rhs, (0, self.duration), self.start, t_eval=t, rtol=1e-10, atol=1e-12)
         symbols = _symbols(self.names)
@@ -73,24 +98,45 @@ class System:
                 continue
             error = float(np.sqrt(np.mean((_values(expression, state, solution.y) - expected) ** 2)))
             error /= float(np.sqrt(np.mean(expected**2)))
-            same_terms = _shapes(expression) == _shapes(truth) if _in_library(truth, state) else None
+            extra = _shapes(expression) - _shapes(truth) - ({sympy.Integer(1)} if offset else set())
+            same_terms = not extra and _shapes(truth) <= _shapes(expression) if _in_library(truth, state) else None
             recovered = bool(np.isfinite(error) and error <= MAX_ERROR and same_terms is not False)
             checks.append(EquationCheck(name, expression, truth, error, same_terms, recovered))
         return checks
 
-    def demo(self, samples: int = 400, noise: float = 0.01, seed: int = 0, law_finder_s: float = 20.0) -> SystemDemo:
-        """Record the system, find its equations from the readings alone, and check them."""
-        recording = self.record(samples, noise, seed)
-        dynamics = find_dynamics(recording.t, recording.values, recording.names, law_finder_s=law_finder_s, seed=seed)
-        return SystemDemo(self, recording, dynamics, self.check(dynamics.laws()))
+    def demo(
+        self, samples: int = 400, noise: float = 0.01, seed: int = 0, law_finder_s: float = 20.0, streams: bool = False
+    ) -> SystemDemo:
+        """Record the system, find its equations from the readings alone, and check them. With
+        ``streams``, it is read by many sensors (:meth:`streams`) and the state variables are
+        found first; each is checked as the variable most of its sensors read."""
+        if not streams:
+            recording = self.record(samples, noise, seed)
+            found = find_dynamics(recording.t, recording.values, recording.names, law_finder_s=law_finder_s, seed=seed)
+            return SystemDemo(self, found, self.check(found.laws()), None)
+        t, table = self.streams(samples, seed)
+        result = dynamics_of_streams(
+            t, table.values, table.names, table.known_units(), law_finder_s=law_finder_s, seed=seed
+        )
+        truth = table.truth()
+        renamed = {}
+        for variable in result.summary.variables:
+            read = Counter(truth[m] for m in variable.members).most_common(1)[0][0]
+            renamed[sympy.Symbol(variable.name, real=True)] = sympy.Symbol(read, real=True)
+            renamed[sympy.Symbol(variable.name + "'", real=True)] = sympy.Symbol(read + "'", real=True)
+        laws = {
+            str(renamed.get(sympy.Symbol(n, real=True), n)): e.xreplace(renamed)
+            for n, e in result.dynamics.laws().items()
+        }
+        return SystemDemo(self, result.dynamics, self.check(laws, offset=True), result.summary)
 
 
 @dataclass(frozen=True, slots=True)
 class SystemDemo:
     system: System
-    recording: Recording
     dynamics: Dynamics
     checks: list[EquationCheck]
+    summary: SummaryVariables | None  # the state variables, when the system was read by many sensors
 
     @property
     def recovered(self) -> bool:
@@ -101,6 +147,9 @@ class SystemDemo:
             "system": self.system.name,
             "description": self.system.description,
             "truth": {name: str(e) for name, e in self.system.true_equations().items()},
+            "variables": None
+            if self.summary is None
+            else [{"name": v.name, "units": v.units, "sensors": list(v.members)} for v in self.summary.variables],
             "dynamics": self.dynamics.as_dict(),
             "check": [
                 {
@@ -194,6 +243,7 @@ SYSTEMS = (
         _swing,
         (1.2, 0.0),
         12.0,
+        sensor_units=(("rad", ("rad", "deg", "deg", None)),),
     ),
     System(
         "damped",
@@ -204,6 +254,7 @@ SYSTEMS = (
         _damped,
         (1.0, 0.0),
         15.0,
+        sensor_units=(("m", ("m", "cm", "mm", "inch", None)),),
     ),
     System(
         "predators",
