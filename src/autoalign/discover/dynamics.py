@@ -549,7 +549,8 @@ class _Trajectory:
 
     def misfit(self, expressions: list[sympy.Expr], starts: np.ndarray) -> float:
         """Mean squared difference from the readings, as a share of their variance."""
-        return float(np.mean(self.residuals(expressions, starts) ** 2))
+        with np.errstate(over="ignore"):  # a broken equation's misfit may be inf: it is then rejected
+            return float(np.mean(self.residuals(expressions, starts) ** 2))
 
     def r2(self, expressions: list[sympy.Expr], starts: np.ndarray) -> float:
         residual = self.residuals(expressions, starts)
