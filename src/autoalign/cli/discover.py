@@ -162,16 +162,16 @@ def dynamics(
 ) -> None:
     """Find the differential equations of variables recorded in time (dx/dt = f(x), or
     d²x/dt² = f(x, dx/dt)); with ``--streams``, of the summary variables of many sensors."""
-    from autoalign.discover import read_csv, read_streams
+    from autoalign.discover import Table, read_csv, read_streams
     from autoalign.discover.dynamics import dynamics_of_stream_table, dynamics_of_table
 
     if not streams:
         found = dynamics_of_table(read_csv(data), time, law_finder_s=law_finder, max_order=max_order, seed=seed)
         _print_json(found.as_dict()) if as_json else _report_dynamics(found)
         return
-    _, _, known = read_streams(data, units)
+    matrix, names, known = read_streams(data, units)
     result = dynamics_of_stream_table(
-        read_csv(data), time, known, law_finder_s=law_finder, max_order=max_order, seed=seed
+        Table(names, matrix), time, known, law_finder_s=law_finder, max_order=max_order, seed=seed
     )
     if as_json:
         _print_json(result.as_dict())

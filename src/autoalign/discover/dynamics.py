@@ -13,15 +13,16 @@ that the benchmark (``bench/dynamics.py``) measured against pysindy on the same 
    equations are for the second derivatives (a pendulum, a damped spring).
 3. **Every small set of terms** of the library (polynomials to degree 3, sine and cosine of the
    variables) is fitted, not a thresholded path through them: with a handful of variables that
-   is thousands of least-squares fits of a few columns, solved at once from the Gram matrix. The
-   law is the smallest set whose held-out error is within ``TOLERANCE`` of the best. Thresholds
+   is thousands of least-squares fits of a few columns, solved at once from the Gram matrix; the
+   sets of each size within ``TOLERANCE`` of that size's best held-out error are kept. Thresholds
    (STLSQ) depend on the scale of each term and keep ``θ - θ³/6`` where the law is ``sin θ``.
 
 The law finder (``LawFinder``) is called for a rate the library leaves unexplained: a ratio such
 as Michaelis-Menten's ``-V·S/(K + S)`` is in no polynomial library. Last, the constants are
 refitted against the readings themselves, by integrating the equations over a few segments of
 the record from fitted starts: the rates from a smoothed curve are biased low where it bends
-most, and the readings are not.
+most, and the readings are not. The readings also choose among the kept sets (an information
+criterion on their misfit) and prune terms they do not need.
 """
 
 from __future__ import annotations
@@ -241,8 +242,9 @@ def find_dynamics(
         for j, name in enumerate(names):
             target = rates[order - 1][inner, j]
             candidates = library.candidates(state, target, held_out, f"{name}{chr(39) * order}")
-            if max(c.r2 for c in candidates) < EXPLAINED and law_finder_s > 0:
-                variable, best = candidates[0].variable, max(c.r2 for c in candidates)
+            best = max(c.r2 for c in candidates)
+            if best < EXPLAINED and law_finder_s > 0:
+                variable = candidates[0].variable
                 candidates += _law_finder(symbols, state, target, held_out, law_finder_s, seed, variable, best)
             options.append(candidates)
         found.append((order, symbols, options))
@@ -326,7 +328,6 @@ class _Library:
         for s, column in zip(symbols, positions.T, strict=False):  # the variables come first
             if np.max(np.abs(column)) <= 2 * np.pi:  # an angle; sin(T) of a temperature is noise
                 terms += [sympy.sin(s), sympy.cos(s)]
-        self.symbols = symbols
         self.terms = terms
         self._functions = [sympy.lambdify([symbols], term, modules="numpy") for term in terms]
 
@@ -368,7 +369,8 @@ class _Library:
 
 
 def _solve_all(gram: np.ndarray, moment: np.ndarray, subsets: np.ndarray) -> np.ndarray | None:
-    """Least-squares coefficients of every subset of columns at once (NaN where singular)."""
+    """Least-squares coefficients of every subset of columns at once (``None`` if any is singular
+    beyond the tiny ridge)."""
     g = gram[subsets[:, :, None], subsets[:, None, :]]
     m = moment[subsets]
     ridge = 1e-12 * np.eye(subsets.shape[1])
