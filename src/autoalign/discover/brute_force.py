@@ -269,6 +269,15 @@ class Terms(Sequence[sympy.Expr]):
     def __len__(self) -> int:
         return len(self._rows)
 
+    def respecting(self, dimensions: Sequence[Sequence[float]]) -> tuple[np.ndarray, Terms]:
+        """The terms that respect the units of the variables (``dimensions``: one vector of SI
+        exponents per variable), as a mask over these and as terms of their own. A term of a sum
+        gets a fitted coefficient, which carries whatever units it needs, so only the term's
+        inside counts: ``t/cos(1/C)`` with C in 1/s is out, ``log(C)`` and ``t·√C`` are in."""
+        keep = _consistent_flags(self._levels, np.asarray(dimensions, dtype=float))
+        mask = np.array([keep[size][row] for size, row in self._rows], dtype=bool)
+        return mask, Terms(self._search, self._levels, [r for r, k in zip(self._rows, mask, strict=True) if k])
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
@@ -295,6 +304,55 @@ def _monomial_flags(levels: dict[int, _Level]) -> dict[int, np.ndarray]:
                 left = flags[int(level.left_size[row])][level.left[row]]
                 ok[row] = left and flags[int(level.right_size[row])][level.right[row]]
         flags[size] = ok
+    return flags
+
+
+#: Unary operators that need a dimensionless argument, and how the others scale a dimension.
+_PURE_ARGUMENT = {_CODE[name] for name in ("exp", "sin", "cos")}
+_SCALED = {_CODE["inv"]: -1.0, _CODE["sq"]: 2.0, _CODE["sqrt"]: 0.5}
+
+
+def _consistent_flags(levels: dict[int, _Level], dimensions: np.ndarray) -> dict[int, np.ndarray]:
+    """For each row of each level, whether its expression, as a term of a sum with a constant,
+    respects the variables' units (``consistency.py``, whose rules these are), found from how
+    each was built, level by level, without building it. A logarithm of a quantity with units
+    (``log C``, ``-log C``) passes as the term itself and nowhere deeper."""
+    flags: dict[int, np.ndarray] = {}
+    of: dict[int, np.ndarray] = {}
+    loose: dict[int, np.ndarray] = {}  # a logarithm of a quantity with units, perhaps negated
+    for size in sorted(levels):
+        level = levels[size]
+        ok = np.ones(len(level), dtype=bool)
+        logarithm = np.zeros(len(level), dtype=bool)
+        dims = np.zeros((len(level), dimensions.shape[1]))
+        for row in range(len(level)):
+            op = int(level.op[row])
+            if op == _CODE[_LEAF]:
+                if level.left[row] >= 0:
+                    dims[row] = dimensions[level.left[row]]
+                continue
+            left_size, left = int(level.left_size[row]), int(level.left[row])
+            a, ok[row] = of[left_size][left], flags[left_size][left]
+            if op == _CODE["neg"]:
+                dims[row], logarithm[row] = a, loose[left_size][left]
+                continue
+            ok[row] = ok[row] and not loose[left_size][left]
+            if op in _SCALED:
+                dims[row] = _SCALED[op] * a
+            elif op in _PURE_ARGUMENT:
+                ok[row] = ok[row] and not np.any(a)
+            elif op == _CODE["log"]:
+                logarithm[row] = bool(np.any(a))
+            else:
+                right_size, right = int(level.right_size[row]), int(level.right[row])
+                b = of[right_size][right]
+                ok[row] = ok[row] and flags[right_size][right] and not loose[right_size][right]
+                if op in (_CODE["add"], _CODE["sub"]):
+                    ok[row] = ok[row] and np.array_equal(a, b)
+                    dims[row] = a
+                else:
+                    dims[row] = a + b if op == _CODE["mul"] else a - b
+        flags[size], of[size], loose[size] = ok, dims, logarithm
     return flags
 
 

@@ -68,17 +68,20 @@ def snap(
     tolerance: float = 0.02,
     floor: float = 0.0,
     deadline: float = float("inf"),
+    admissible: Callable[[sympy.Expr], bool] = lambda _expression: True,
 ) -> sympy.Expr:
     """Replace float constants by simple numbers, one at a time, while ``loss`` (an RMSE) stays
-    within ``tolerance`` (relative) of the unsnapped expression's, or below ``floor`` (an RMSE
-    the data cannot tell from zero); what is snapped by ``deadline`` (a ``time.perf_counter()``
-    value) is kept.
+    within ``tolerance`` (relative) of the unsnapped expression's, or grows by no more than
+    ``floor`` (an RMSE the data cannot tell from zero), added in quadrature; what is snapped by
+    ``deadline`` (a ``time.perf_counter()`` value) is kept.
 
     After each replacement ``refit`` re-fits the constants still free: dropping an offset of
     1.8 K from a law of temperatures is only fair once the scale has adjusted to its absence.
+    A replacement must leave the expression ``admissible`` (the estimator's check of units: a
+    coefficient that carries metres cannot become 2π).
     """
     best_loss = loss(expression)
-    allowed = max(best_loss * (1 + tolerance), floor) + 1e-12
+    allowed = max(best_loss * (1 + tolerance), float(np.hypot(best_loss, floor))) + 1e-12
     kept: set[float] = set()  # values that would not snap (a refit gives them new Float objects)
     for _ in range(2 * len(expression.atoms(sympy.Float))):
         pending = [f for f in expression.atoms(sympy.Float) if round(float(f), 9) not in kept]
@@ -89,7 +92,7 @@ def snap(
             if time.perf_counter() > deadline:
                 return expression
             trial = expression.xreplace({constant: option})
-            if trial.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            if trial.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan) or not admissible(trial):
                 continue
             if trial.atoms(sympy.Float):
                 trial = refit(trial)

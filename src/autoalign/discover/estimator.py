@@ -13,7 +13,9 @@ The search, in the manner of AI Feynman:
    integers, small fractions and known constants when the fit stays as good.
 4. **Genetic programming** (pyoperon) on the reduced problem when nothing exact turned up and
    time is left.
-5. **Held-out check.** Candidates are compared on rows kept out of the search; the law is the
+5. **Units.** With units for every column and the target, candidates that break them are
+   dropped (``consistency.py``), and snapping may not make one.
+6. **Held-out check.** Candidates are compared on rows kept out of the search; the law is the
    one on the error/complexity Pareto front with the best information criterion.
 
 Under noise, brute force also scores smoothed versions of the target (``smoothing.py``) and
@@ -32,6 +34,7 @@ import numpy as np
 import sympy
 
 from autoalign.discover.brute_force import BruteForce, Candidate
+from autoalign.discover.consistency import respects_units
 from autoalign.discover.constants import fit_constants, refit_floats, snap
 from autoalign.discover.scaling import Scaling
 from autoalign.discover.smoothing import local_quadratic, neighbourhoods
@@ -46,8 +49,11 @@ if TYPE_CHECKING:
 SAMPLE_ROWS = 64
 #: Rows used to fit constants (more would not change them, only cost time).
 FIT_ROWS = 2000
-#: How far from a half-integer a fitted exponent may be for the power law to be tried.
-POWER_ROUNDING = 0.1
+#: The power law's exponents are tried as halves, thirds (Kepler's a ∝ T^(2/3)) and quarters
+#: (Stefan-Boltzmann's T ∝ L^(1/4)), each within ``POWER_ROUNDING / denominator`` of the fit
+#: (so within 0.1 of a half).
+POWER_ROUNDING = 0.2
+POWER_DENOMINATORS = (2, 3, 4)
 #: Rows of sparse sums, and their largest term size by number of variables (the number of terms
 #: grows as variables**size; beyond the table, 3).
 SUM_ROWS = 256
@@ -144,6 +150,8 @@ class _View:
     #: equal). Dividing the target by a scale divides its noise too, so a dimensionless view
     #: trusts its rows of large scale more.
     weights: np.ndarray | None = None
+    #: Each variable's SI exponents, where the units are known (``None``: they are not).
+    dimensions: list[tuple[float, ...]] | None = None
 
 
 class LawFinder:
@@ -222,8 +230,10 @@ class LawFinder:
             view = views[0]
             say(f"genetic programming on {view.name}")
             laws.extend(self._genetic(view, train, deadline - time.perf_counter()))
+        respects = self._unit_check(units, target_name)
+        laws = _respecting(laws, respects, say)
         say("snapping constants")
-        laws = self._snapped(laws, started + self.time_budget_s)
+        laws = _respecting(self._snapped(laws, started + self.time_budget_s, respects), respects, say)
         front = _pareto(laws)
         floor = max(ERROR_FLOOR, self.error_floor**2) * np.mean(self._y_test**2)
         chosen = _choose(front, len(self._y_test), floor)
@@ -261,6 +271,17 @@ class LawFinder:
 
         dimensions = [parse_units(units[name]) for name in self.names_]
         return [dimensions.index(d) for d in dimensions]
+
+    def _unit_check(self, units: dict[str, str] | None, target_name: str) -> Callable[[sympy.Expr], bool] | None:
+        """Whether a law respects the units of every column and the target (``consistency.py``);
+        ``None`` unless all of them are known."""
+        if not units or any(name not in units for name in [*self.names_, target_name]):
+            return None
+        from autoalign.discover.units import parse_units
+
+        dimensions = {symbol: parse_units(units[name]) for symbol, name in zip(self.symbols_, self.names_, strict=True)}
+        target = parse_units(units[target_name])
+        return lambda expression: respects_units(expression, dimensions, target)
 
     def _unscaled(self, law: Law) -> Law:
         """A law of the scaled search in the columns as given."""
@@ -336,6 +357,8 @@ class LawFinder:
         from autoalign.discover.pi_groups import buckingham_pi
         from autoalign.discover.units import UnitsError, parse_units
 
+        raw = replace(raw, dimensions=[tuple(map(float, parse_units(units[n]).exponents)) for n in names])
+
         analysis = buckingham_pi({n: parse_units(units[n]) for n in [*names, target_name]}, target_name)
         if analysis.target_scale is None:
             say("dimensional analysis: the target's units are not made of the inputs'; searching raw variables")
@@ -410,9 +433,9 @@ class LawFinder:
         return candidates[:REFINE] + small
 
     def _power_law(self, view: _View, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> list[Law]:
-        """``c·Π x_i^e_i`` with exponents rounded to halves, fitted in logs: the shape of most laws
-        between summary variables (P·V ∝ N·T), cheap to test directly, and simpler than what
-        a search bends to fit measurement residue. The logs are taken on the rows the view trusts
+        """``c·Π x_i^e_i`` with exponents rounded to halves, thirds or quarters, fitted in logs:
+        the shape of most laws between summary variables (P·V ∝ N·T), cheap to test directly,
+        and simpler than what a search bends to fit measurement residue. The logs are taken on the rows the view trusts
         most, where noise does not flip the sign of small values."""
         rows = _trusted_rows(weights, len(y))
         x_fit, y_fit = x[rows], y[rows]
@@ -421,11 +444,33 @@ class LawFinder:
         sign = 1.0 if y_fit[0] > 0 else -1.0
         design = np.column_stack([np.log(x_fit), np.ones(len(y_fit))])
         solution, *_ = np.linalg.lstsq(design, np.log(sign * y_fit), rcond=None)
-        exponents = np.round(solution[:-1] * 2) / 2
-        if np.max(np.abs(exponents - solution[:-1])) > POWER_ROUNDING:
-            return []
-        shape = sympy.Mul(*(v ** sympy.Rational(int(2 * e), 2) for v, e in zip(view.symbols, exponents, strict=True)))
-        return self._refined(view, sign * shape, TRANSFORMS[0], x, y, weights, "power law", scale_inputs=False)
+        shapes = []
+        for denominator in POWER_DENOMINATORS:
+            numerators = np.round(solution[:-1] * denominator)
+            if np.max(np.abs(numerators / denominator - solution[:-1])) <= POWER_ROUNDING / denominator:
+                powers = (sympy.Rational(int(n), denominator) for n in numerators)
+                shapes.append(sign * sympy.Mul(*(v**p for v, p in zip(view.symbols, powers, strict=True))))
+        laws = []
+        for shape in dict.fromkeys(shapes):  # halves come again as quarters
+            laws.extend(self._refined(view, shape, TRANSFORMS[0], x, y, weights, "power law", scale_inputs=False))
+            if (proportional := self._proportional(view, shape, x, y, weights)) is not None:
+                laws.append(proportional)
+        return laws
+
+    def _proportional(
+        self, view: _View, shape: sympy.Expr, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+    ) -> Law | None:
+        """``a·shape`` by least squares: the power law as it is, without the offset that the
+        general fit ``a·shape + b`` adds to follow calibration residue."""
+        rows = slice(0, FIT_ROWS)
+        with np.errstate(all="ignore"):
+            values = sympy.lambdify([view.symbols], shape, modules="numpy")(list(x[rows].T))
+        w = np.ones(len(y[rows])) if weights is None else weights[rows]
+        denominator = float(np.sum(w * values**2))
+        if not (np.isfinite(denominator) and denominator > 0):
+            return None
+        factor = float(np.sum(w * values * y[rows])) / denominator
+        return self._law(view.to_original(sympy.Float(factor, 12) * shape), "power law")
 
     def _sums(
         self,
@@ -441,6 +486,9 @@ class LawFinder:
         rows = rng.choice(len(y), size=min(SUM_ROWS, len(y)), replace=False)
         size = SUM_TERM_SIZES.get(len(view.symbols), 3)
         features, terms = BruteForce(view.symbols, max_size=size).features(x[rows])
+        if view.dimensions is not None:
+            mask, terms = terms.respecting(view.dimensions)
+            features = features[mask]
         laws = []
         for transform in transforms:
             with np.errstate(all="ignore"):
@@ -455,12 +503,13 @@ class LawFinder:
                 )
                 if fit is None:
                     continue
-                try:
-                    expression = view.to_original(transform.inverse(fit.expression))
-                except (TypeError, ValueError, ZeroDivisionError):
-                    continue
-                if (law := self._law(expression, source, approximate=not fit.exact)) is not None:
-                    laws.append(law)
+                for found, approximate in [(fit.expression, not fit.exact), *((e, True) for e in fit.shorter)]:
+                    try:
+                        expression = view.to_original(transform.inverse(found))
+                    except (TypeError, ValueError, ZeroDivisionError):
+                        continue
+                    if (law := self._law(expression, source, approximate=approximate)) is not None:
+                        laws.append(law)
         return laws
 
     def _refined(
@@ -502,7 +551,9 @@ class LawFinder:
         laws = [self._law(view.to_original(e), "genetic programming") for e in expressions]
         return [law for law in laws if law is not None]
 
-    def _snapped(self, laws: list[Law], deadline: float) -> list[Law]:
+    def _snapped(
+        self, laws: list[Law], deadline: float, respects: Callable[[sympy.Expr], bool] | None = None
+    ) -> list[Law]:
         """Laws with their constants snapped, for the most accurate laws and for the simplest of
         those nearly as accurate (under noise, the law itself is seldom the most accurate: a longer
         expression fits some of the noise), those with the fewest constants first, until
@@ -523,6 +574,7 @@ class LawFinder:
                 refit=lambda e: refit_floats(e, self.symbols_, self._x_train[:FIT_ROWS], self._y_train[:FIT_ROWS]),
                 floor=self.error_floor * float(np.sqrt(np.mean(self._y_train**2))),
                 deadline=deadline,
+                admissible=respects or (lambda _expression: True),
             )
             if expression != law.expression:
                 candidate = self._law(expression, law.source + ", snapped", approximate=law.approximate)
@@ -701,6 +753,20 @@ def _relative(weights: np.ndarray) -> np.ndarray | None:
     if np.ptp(weights) <= 1e-9 * np.max(weights):
         return None
     return weights / np.mean(weights)
+
+
+def _respecting(
+    laws: list[Law], respects: Callable[[sympy.Expr], bool] | None, say: Callable[[str], None]
+) -> list[Law]:
+    """The laws that respect the units; all of them, said, where none does or only one that
+    breaks them fits exactly: the units given are then likelier wrong than the law."""
+    if respects is None:
+        return laws
+    kept = [law for law in laws if respects(law.expression)]
+    if laws and (not kept or (_exact(laws) and not _exact(kept))):
+        say("the best law found does not respect the units given (are they right?); keeping it")
+        return laws
+    return kept
 
 
 def _exact(laws: list[Law]) -> bool:

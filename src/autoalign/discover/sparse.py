@@ -45,6 +45,10 @@ class SparseFit:
 
     expression: sympy.Expr
     exact: bool
+    #: The sum with its least useful terms dropped, one at a time (sums only): on variables that
+    #: carry calibration residue, the sample's criterion keeps terms that fit the residue, and
+    #: the held-out rows, which judge every law, should see the shorter sums too.
+    shorter: tuple[sympy.Expr, ...] = ()
 
 
 def sparse_sum(features: np.ndarray, expressions: Sequence[sympy.Expr], target: np.ndarray) -> SparseFit | None:
@@ -55,12 +59,16 @@ def sparse_sum(features: np.ndarray, expressions: Sequence[sympy.Expr], target: 
         return coefficients[:-1] @ features[chosen] + coefficients[-1]
 
     every = np.arange(len(features))
-    found = _select(features, target, min_terms=2, predict=predict, ranked=every, simplest=every)
+    found = _select(features, target, min_terms=2, predict=predict, ranked=every, simplest=every, shorter=True)
     if found is None:
         return None
-    chosen, coefficients, exact = found
-    terms = [sympy.Float(c, 12) * expressions[i] for c, i in zip(coefficients[:-1], chosen, strict=True)]
-    return SparseFit(sympy.Add(*terms, sympy.Float(coefficients[-1], 12)), exact)
+    chosen, coefficients, exact, shorter = found
+
+    def written(chosen: list[int], coefficients: np.ndarray) -> sympy.Expr:
+        terms = [sympy.Float(c, 12) * expressions[i] for c, i in zip(coefficients[:-1], chosen, strict=True)]
+        return sympy.Add(*terms, sympy.Float(coefficients[-1], 12))
+
+    return SparseFit(written(chosen, coefficients), exact, tuple(written(*fewer) for fewer in shorter))
 
 
 def sparse_ratio(
@@ -120,7 +128,7 @@ def sparse_ratio(
     )
     if found is None:
         return None
-    chosen, coefficients, exact = found
+    chosen, coefficients, exact, _ = found
     numerator, denominator = parts(chosen, coefficients)
     if not denominator:
         return None
@@ -137,10 +145,13 @@ def _select(
     ranked: np.ndarray,
     simplest: np.ndarray,
     refine: Callable[[list[int], np.ndarray], np.ndarray] = lambda _chosen, coefficients: coefficients,
-) -> tuple[list[int], np.ndarray, bool] | None:
+    shorter: bool = False,
+) -> tuple[list[int], np.ndarray, bool, list[tuple[list[int], np.ndarray]]] | None:
     """The terms (indices into ``features``) of the best sparse sum, its coefficients (the
-    constant last) and whether ``predict(terms, coefficients)`` matches the target to rounding
-    error; None when it has fewer than ``min_terms`` terms (a single term is brute force's job).
+    constant last), whether ``predict(terms, coefficients)`` matches the target to rounding
+    error and, with ``shorter``, the terms and coefficients of the sums that backward
+    elimination leaves, down to ``min_terms``; None when the best has fewer than ``min_terms``
+    terms (a single term is brute force's job).
 
     Terms are chosen by orthogonal least squares: each step takes the term that most reduces the
     error once made orthogonal to those already chosen (plain matching pursuit goes astray when
@@ -183,7 +194,12 @@ def _select(
     if len(chosen) < min_terms:
         return None
     error, coefficients = fit(chosen)
-    return chosen, coefficients, error <= exact
+    fewer: list[tuple[list[int], np.ndarray]] = []
+    current = chosen
+    while shorter and error > exact and len(current) > min_terms:
+        current = min(([t for t in current if t != term] for term in current), key=lambda terms: fit(terms)[0])
+        fewer.append((current, fit(current)[1]))
+    return chosen, coefficients, error <= exact, fewer
 
 
 def _pruned(
