@@ -388,7 +388,7 @@ def fit_ours(
         "claimed": bool(finder.found_),
         "source": candidate.source if candidate else None,
         "own_r2": candidate.test_r2 if candidate else None,
-        "pi_groups": len(finder.pi_analysis_.groups) if hasattr(finder, "pi_analysis_") else None,
+        "pi_groups": len(finder.pi_analysis_.groups) if finder.pi_analysis_ is not None else None,
         "units": bool(units),
         "seconds_reported": finder.seconds_,
         "front": [str(law.expression) for law in finder.pareto_front_[:8]],

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from sklearn.base import RegressorMixin, clone, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_estimator
 
 from autoalign.discover import DataError, LawFinder, NoLawFound, read_csv
 from autoalign.discover.brute_force import BruteForce
@@ -58,6 +61,13 @@ def test_constants_fit_inside_and_snap_to_known_numbers() -> None:
     assert same(snapped, sympy.exp(-(a**2) / 2) / sympy.sqrt(2 * sympy.pi))
     assert snap_candidates(0.49999999)[:2] == [0, sympy.Rational(1, 2)]
     assert sympy.pi in [c for c in snap_candidates(3.14159265)]
+
+
+def test_snapping_knows_eighths_of_pi_but_not_of_other_constants() -> None:
+    """8πG and 3/(8π) are physics' own constants; eighths of e or √2 would be numerology."""
+    assert snap_candidates(8 * np.pi / 3)[1] == 8 * sympy.pi / 3
+    assert snap_candidates(1 / (8 * np.pi))[1] == 1 / (8 * sympy.pi)
+    assert 7 * sympy.E / 8 not in snap_candidates(7 * np.e / 8)
 
 
 @pytest.mark.parametrize(
@@ -192,6 +202,63 @@ def test_pure_noise_is_no_law() -> None:
         finder.predict(x)
 
 
+def test_law_finder_is_a_scikit_learn_estimator() -> None:
+    """Parameters through get_params/clone (so grid searches and pipelines work), NotFittedError
+    before a fit, learned state set anew by each fit, and the columns checked in predict."""
+    finder = LawFinder(time_budget_s=5, use_gp=False, random_state=3)
+    assert isinstance(finder, RegressorMixin) and is_regressor(finder)
+    assert finder.get_params()["random_state"] == 3
+    copy = clone(finder).set_params(max_size=5)
+    assert copy.get_params()["max_size"] == 5 and finder.max_size == 7
+    with pytest.raises(NotFittedError):
+        finder.predict(data(10))
+    with pytest.raises(NotFittedError):
+        finder.score(data(10), np.ones(10))
+
+    rng = np.random.default_rng(0)
+    m0, v, c = rng.uniform(1, 5, 400), rng.uniform(1, 2, 400), rng.uniform(3, 10, 400)
+    units = {"m_0": "kg", "v": "m/s", "c": "m/s", "m": "kg"}
+    finder.fit(np.c_[m0, v, c], m0 * v / c, names=["m_0", "v", "c"], units=units, target_name="m")
+    assert finder.pi_analysis_ is not None and finder.n_features_in_ == 3
+    finder.fit(data(400, 2), data(400, 2)[:, 0] * 2.0)  # no units: no dimensionless groups from before
+    assert finder.pi_analysis_ is None and finder.n_features_in_ == 2 and finder.found_
+    with pytest.raises(AutoalignError, match="takes 2 columns"):
+        finder.predict(data(10, 3))
+    assert finder.score(data(50, 2), data(50, 2)[:, 0] * 2.0) > 1 - 1e-9
+
+
+#: Checks that fit random targets (or a noisy dataset in a second) and then expect predictions:
+#: a law finder rightly finds no law there, and says so with NoLawFound.
+NOT_FOR_A_LAW_FINDER = {
+    name: "fits a target with no law in it and expects a prediction"
+    for name in (
+        "check_dict_unchanged",
+        "check_dtype_object",
+        "check_estimators_dtypes",
+        "check_f_contiguous_array_estimator",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_regressor_data_not_an_array",
+        "check_regressors_int",
+        "check_regressors_train",
+        "check_supervised_y_2d",
+    )
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # the array API check, off by default
+def test_law_finder_passes_the_scikit_learn_checks_that_apply() -> None:
+    """scikit-learn's own estimator checks (input validation, parameters, pickling, the number
+    of features), less those that fit random targets and then expect a prediction."""
+    finder = LawFinder(time_budget_s=1, use_gp=False, max_size=3)
+    results = check_estimator(finder, on_fail=None, expected_failed_checks=NOT_FOR_A_LAW_FINDER)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed, failed
+    assert sum(r["status"] == "passed" for r in results) >= 35
+
+
 def test_genetic_programming_runs_when_brute_force_is_not_exact() -> None:
     x = data(400, 2)
     y = np.tanh(x[:, 0] - 2.5) * x[:, 1]  # tanh is not in the brute-force grammar
@@ -321,13 +388,16 @@ def test_piston_streams_end_with_the_ideal_gas_law() -> None:
     known = table.known_units()
     result = discover_streams(table.values, table.names, known, time_budget_s=15)
     assert result.summary.n_independent == 3 and len(result.summary.variables) == 5
-    gas = next(law for law in result.laws if law.result.target in {"P1", "T1", "x1", "N1"} and len(law.inputs) == 3)
+    # The amount or the mass of the gas (m ∝ N), whichever the count of independent quantities kept.
+    amount = "N1" if "N1" in result.summary.independent else "m1"
+    gas_law = {"P1", "T1", "x1", amount}
+    gas = next(law for law in result.laws if {law.result.target, *law.inputs} == gas_law)
     assert gas.result.found and gas.result.r2 > 0.999
     # P·V ∝ N·T, whichever variable the search chose to explain (V is the position times the area).
     text = gas.proportionality
     assert text is not None, gas.result.law
     left, right = (set(side.split(" (")[0].strip().split("·")) for side in text.split("∝"))
-    assert {frozenset(left), frozenset(right)} == {frozenset({"P1", "x1"}), frozenset({"N1", "T1"})}
+    assert {frozenset(left), frozenset(right)} == {frozenset({"P1", "x1"}), frozenset({amount, "T1"})}
 
 
 def test_cli_variables_and_demo(tmp_path, workspace_path) -> None:

@@ -145,10 +145,9 @@ def test_kill_9_during_generation_loses_only_the_generation_in_flight(tmp_path: 
         stderr=subprocess.DEVNULL,
     )
     db = sqlite3.connect(workspace / "autoalign.db")
-    deadline = time.monotonic() + 120
+    # Waits for the first stored continuation; a hang ends at the suite's per-test timeout.
     while db.execute("SELECT count(*) FROM loom_nodes WHERE source = 'AI'").fetchone()[0] < 1:
         assert process.poll() is None, "the generation ended before it could be killed"
-        assert time.monotonic() < deadline, "no continuation was stored within 120 s"
         time.sleep(0.05)
     time.sleep(0.3)
     os.kill(process.pid, signal.SIGKILL)

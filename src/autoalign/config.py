@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,7 +129,7 @@ def user_config_path() -> Path:
     return base / "autoalign" / "config.toml"
 
 
-def load_settings(workspace_dir: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+def load_settings(workspace_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, config files and environment into validated :class:`Settings`."""
     env = os.environ if env is None else env
     merged: dict[str, Any] = {}
@@ -159,7 +160,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
-def _from_env(env: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """``AUTOALIGN_EMBED__BACKEND=openai`` becomes ``{"embed": {"backend": "openai"}}``."""
     nested: dict[str, Any] = {}
     for name, value in env.items():

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import overload
 
 from autoalign.config import Settings, load_settings
 from autoalign.errors import WorkspaceError
@@ -32,6 +33,13 @@ def default_workspace_path() -> Path:
         return Path(explicit).expanduser()
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "autoalign" / "workspace"
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row that the INSERT just run on ``cursor`` made."""
+    row_id = cursor.lastrowid
+    assert row_id is not None  # sqlite3 sets it on every INSERT; it is None only before any statement
+    return row_id
 
 
 class Workspace:
@@ -82,6 +90,10 @@ class Workspace:
             else:
                 self.db.commit()
 
+    @overload
+    def get_state(self, key: str, default: str) -> str: ...
+    @overload
+    def get_state(self, key: str, default: None = None) -> str | None: ...
     def get_state(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM workspace_state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default

@@ -113,8 +113,10 @@ def demo(
             listing.add_row(entry.name, entry.title + (" (held out)" if entry.held_out else ""), Text(laws))
         console.print(listing)
         changing = RichTable("system", "what it is", title="Systems that change in time: their differential equations")
-        for entry in SYSTEMS:
-            changing.add_row(entry.name, Text(entry.description + (" (held out)" if entry.held_out else "")))
+        for simulation in SYSTEMS:
+            changing.add_row(
+                simulation.name, Text(simulation.description + (" (held out)" if simulation.held_out else ""))
+            )
         console.print(changing)
         return
     if system in {s.name for s in SYSTEMS}:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import orjson
 import typer
@@ -71,7 +71,7 @@ def gen(
     target = loom.tree(tree)
     at = node if node is not None else target.info().current_id
     given = {"n": n, "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
-    overrides = {k: v for k, v in given.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if stop:
         overrides["stop"] = [s.encode().decode("unicode_escape") for s in stop]
     if model:

@@ -22,7 +22,7 @@ def byline(info: DocumentInfo) -> Text:
 def hit_renderable(number: int, hit: Hit) -> Group:
     heading = Text.assemble((f"[{number}] ", "bold cyan"), (hit.document.title, "bold"))
     where = Text(f"§ {hit.section or '(top)'}  ·  chars {hit.start}–{hit.end}  ·  id {hit.document.uid}", style="dim")
-    lines = [heading, byline(hit.document)]
+    lines: list[Text | Padding] = [heading, byline(hit.document)]
     if hit.document.url:
         lines.append(Text(hit.document.url, style="underline blue"))
     lines.append(where)

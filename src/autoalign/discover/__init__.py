@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import sympy
@@ -83,7 +84,7 @@ def fit_table(
     return LawResult(
         target=target,
         law=finder.law_,
-        r2=candidate.test_r2 if finder.found_ else None,
+        r2=candidate.test_r2 if candidate is not None and finder.found_ else None,
         best_r2=candidate.test_r2 if candidate else float("nan"),
         pareto_front=finder.pareto_front_,
         seconds=finder.seconds_,
@@ -226,7 +227,7 @@ def _law_between(
     law = fit_table(
         Table([v.name for v in variables], values[complete]),
         target,
-        units=known if all(known.values()) else None,
+        units=cast(dict[str, str], known) if all(known.values()) else None,
         time_budget_s=time_budget_s,
         seed=seed,
         error_floor=SUMMARY_ERROR_FLOOR,

@@ -14,14 +14,14 @@ squared correlation), so scale and offset never need to be searched for.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
 #: Unary operators: name -> (numpy function, sympy builder).
-UNARY = {
+UNARY: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[sympy.Expr], sympy.Expr]]] = {
     "neg": (np.negative, lambda a: -a),
     "inv": (lambda a: 1.0 / a, lambda a: 1 / a),
     "sq": (np.square, lambda a: a**2),
@@ -199,6 +199,8 @@ class BruteForce:
             if not len(left) or not len(right):
                 continue
             step = max(1, BLOCK_ROWS // len(right))
+            a: np.ndarray  # a 2-d grid of row numbers, then flattened
+            b: np.ndarray
             for start in range(0, len(left), step):
                 a, b = np.meshgrid(np.arange(start, min(start + step, len(left))), np.arange(len(right)), indexing="ij")
                 a, b = a.ravel(), b.ravel()

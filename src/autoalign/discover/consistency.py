@@ -54,10 +54,10 @@ def _dimension(node: sympy.Expr, dimensions: Mapping[sympy.Symbol, Dimension]) -
         return _common([_term_dimension(term, dimensions, offset) for term in node.args])
     if isinstance(node, sympy.Mul):
         factors = [_dimension(factor, dimensions) for factor in node.args]
-        if any(factor is None for factor in factors):
-            return None
         product = DIMENSIONLESS
         for factor in factors:
+            if factor is None:
+                return None
             product = product * factor
         return product
     if isinstance(node, sympy.Pow):

@@ -28,8 +28,10 @@ KNOWN = (
 MAX_DENOMINATOR = 12
 #: Larger numerators are not "simple numbers": 146815/9 is a rounded float, not a law's constant.
 MAX_NUMERATOR = 64
-#: Largest numerator and denominator of a multiple of a known constant.
+#: Largest numerator and denominator of a multiple of a known constant, and of π alone, whose
+#: eighths are physics' own: 8πG in gravitation, 3/(8π) in cosmology.
 SMALL_MULTIPLE = 4
+SMALL_MULTIPLE_OF_PI = 8
 
 
 def snap_candidates(value: float) -> list[sympy.Expr]:
@@ -56,8 +58,9 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
 
 
 def _small_multiple(expression: sympy.Expr) -> bool:
-    coefficient, _ = expression.as_coeff_Mul()
-    return abs(coefficient.p) <= SMALL_MULTIPLE and coefficient.q <= SMALL_MULTIPLE
+    coefficient, base = expression.as_coeff_Mul()
+    largest = SMALL_MULTIPLE_OF_PI if base in (sympy.pi, 1 / sympy.pi) else SMALL_MULTIPLE
+    return abs(coefficient.p) <= largest and coefficient.q <= largest
 
 
 def snap(

@@ -14,8 +14,9 @@ from autoalign.errors import AutoalignError
 MAX_BYTES = 2_000_000_000
 
 
-class DataError(AutoalignError):
-    """A table the discovery tools cannot work on, with the reason."""
+class DataError(AutoalignError, ValueError):
+    """A table the discovery tools cannot work on, with the reason. Also a ``ValueError``, which
+    is what scikit-learn and numpy callers catch for bad input."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ ranks its best candidates again on thousands of rows before any constant is fitt
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import combinations
@@ -32,10 +33,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import check_is_fitted
 
 from autoalign.discover.brute_force import BruteForce, Candidate
 from autoalign.discover.consistency import respects_units
 from autoalign.discover.constants import fit_constants, refit_floats, snap
+from autoalign.discover.data import DataError
 from autoalign.discover.scaling import Scaling
 from autoalign.discover.smoothing import local_quadratic, neighbourhoods
 from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
@@ -154,12 +160,15 @@ class _View:
     dimensions: list[tuple[float, ...]] | None = None
 
 
-class LawFinder:
+class LawFinder(RegressorMixin, BaseEstimator):
     """Find ``y = f(x)``: ``fit(X, y)``, then ``law_`` (sympy), ``latex_``, ``pareto_front_``,
-    ``predict(X)`` and ``score(X, y)`` (R²).
+    ``pi_analysis_`` (the dimensionless groups, ``None`` without units), ``predict(X)`` and
+    ``score(X, y)`` (R²).
 
-    Parameters follow scikit-learn conventions: set in ``__init__``, learned state in attributes
-    ending in ``_``. ``time_budget_s`` bounds the whole search (2 cores are assumed).
+    A scikit-learn estimator: parameters set in ``__init__`` (so ``get_params``, ``clone`` and
+    grid searches work), learned state in attributes ending in ``_``, each set anew by every
+    ``fit``. ``predict`` before ``fit`` raises scikit-learn's ``NotFittedError``; after a fit
+    that found nothing, :class:`NoLawFound`. ``time_budget_s`` bounds the whole search (2 cores are assumed).
     ``error_floor`` is the relative RMS error (a share of the target's RMS) the data cannot tell
     from zero: summary variables keep about 1e-3 of their sensors' calibration errors, which an
     exponent of 2.002 fits better than 2. Below it, errors are no evidence: constants snap, and
@@ -201,6 +210,7 @@ class LawFinder:
         started = time.perf_counter()
         say = progress or (lambda _message: None)
         X, y = _check_xy(X, y)
+        self.n_features_in_ = X.shape[1]
         self.names_ = names or [f"x{i}" for i in range(X.shape[1])]
         if len(self.names_) != X.shape[1]:
             raise AutoalignError(f"{len(self.names_)} names for {X.shape[1]} columns")
@@ -238,26 +248,38 @@ class LawFinder:
         floor = max(ERROR_FLOOR, self.error_floor**2) * np.mean(self._y_test**2)
         chosen = _choose(front, len(self._y_test), floor)
         self.found_ = chosen is not None and chosen.test_r2 >= MIN_R2
-        self._scaled_law = chosen.expression if self.found_ else None
+        self._scaled_law = chosen.expression if chosen is not None and self.found_ else None
         self.pareto_front_ = [self._unscaled(law) for law in front]
         self.law_candidate_ = None if chosen is None else self._unscaled(chosen)
-        self.law_ = self.law_candidate_.expression if self.found_ else None
+        self.law_ = self.law_candidate_.expression if self.law_candidate_ is not None and self.found_ else None
         self.latex_ = sympy.latex(self.law_) if self.found_ else None
         self.seconds_ = time.perf_counter() - started
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        if not getattr(self, "found_", False):
+        check_is_fitted(self, "found_")
+        X = _numbers(X, "X")
+        if X.ndim != 2:
+            raise DataError(
+                f"X must be a table, one row per sample (got shape {X.shape}). Reshape your data:"
+                " X.reshape(1, -1) for one sample, X.reshape(-1, 1) for one column"
+            )
+        if X.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {X.shape[1]} features, but LawFinder is expecting {self.n_features_in_} features as"
+                f" input (the law takes {self.n_features_in_} columns)"
+            )
+        if not np.all(np.isfinite(X)):
+            raise DataError("X holds NaN or infinite values; drop or fill those rows first")
+        if not self.found_:
             raise NoLawFound("no law was found, so there is nothing to predict with")
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != len(self.symbols_):
-            raise AutoalignError(f"the law takes {len(self.symbols_)} columns; got an array of shape {X.shape}")
         # Evaluated on the scaled columns: written out in the given ones, a law of extreme values
         # can overflow on the way to a result that is a plain float.
         return self.scaling_.target_back(self._evaluate(self._scaled_law, self.scaling_.inputs(X)))
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """R² of the law's predictions (on the scaled target, where squares do not overflow)."""
+        check_is_fitted(self, "found_")
         target = self.scaling_.target(np.asarray(y, dtype=float))
         return _r2(target, self.scaling_.target(self.predict(X)))
 
@@ -307,8 +329,7 @@ class LawFinder:
             if missing:
                 raise UnitsError(f"no units given for {', '.join(missing)}")
         views, analysis = self._views_of(X, y, self.names_, self.symbols_, units, target_name, lambda e: e, say)
-        if analysis is not None:
-            self.pi_analysis_ = analysis
+        self.pi_analysis_ = analysis
         pairs = self._same_unit_pairs(units)
         differences = translation_symmetries(X[train], y[train], pairs, np.random.default_rng(self.random_state))
         if not differences:
@@ -327,6 +348,7 @@ class LawFinder:
         like = [self.names_[i] for i in [*kept, *(d.first for d in differences)]]
         new_units = {n: units[o] for n, o in zip(named, like, strict=True)} if units else None
         if new_units is not None:
+            assert units is not None  # new_units is built only from given units
             new_units[target_name] = units[target_name]
         x_new = apply_differences(X, differences)
         symmetric, _ = self._views_of(x_new, y, named, symbols, new_units, target_name, lambda e: e.xreplace(back), say)
@@ -411,7 +433,9 @@ class LawFinder:
         laws: list[Law] = self._power_law(view, x, y, weights)
         # Sums are cheap and, when one is exact, spare the constant fitting of every shape.
         if not exact_shape:
-            sums_until = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
+            # At least their own share, however long the enumeration overran its own.
+            planned = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
+            sums_until = max(planned, time.perf_counter() + budget_s * SUMS_SHARE)
             laws.extend(self._sums(view, x, y, transforms, rng, sums_until))
             if _exact(laws):
                 return laws
@@ -482,34 +506,44 @@ class LawFinder:
         deadline: float,
     ) -> list[Law]:
         """Sparse sums and ratios of small terms (``sparse.py``) for the target and each of its
-        transforms, until ``deadline``."""
+        transforms, until ``deadline``: first the sums of every transform (the cheapest, and
+        exact for a squared distance only on y²), then the ratios, then the sums' shorter forms,
+        so that a slow machine loses the least likely laws."""
         rows = rng.choice(len(y), size=min(SUM_ROWS, len(y)), replace=False)
         size = SUM_TERM_SIZES.get(len(view.symbols), 3)
         features, terms = BruteForce(view.symbols, max_size=size).features(x[rows])
         if view.dimensions is not None:
             mask, terms = terms.respecting(view.dimensions)
             features = features[mask]
-        laws = []
-        for transform in transforms:
-            with np.errstate(all="ignore"):
-                target = transform.forward(y[rows])
-            for source in ("sparse sum", "sparse ratio"):
-                if time.perf_counter() > deadline:
+        laws: list[Law] = []
+        shorter: list[tuple[sympy.Expr, _TargetTransform]] = []
+
+        def add(found: sympy.Expr, transform: _TargetTransform, source: str, approximate: bool) -> None:
+            try:
+                expression = view.to_original(transform.inverse(found))
+            except (TypeError, ValueError, ZeroDivisionError):
+                return
+            if (law := self._law(expression, source, approximate=approximate)) is not None:
+                laws.append(law)
+
+        for source in ("sparse sum", "sparse ratio"):
+            for transform in transforms:
+                if time.perf_counter() > deadline or _exact(laws):
                     return laws
+                with np.errstate(all="ignore"):
+                    target = transform.forward(y[rows])
                 fit: SparseFit | None = (
                     sparse_sum(features, terms, target)
                     if source == "sparse sum"
                     else sparse_ratio(features, terms, target, terms.monomials)
                 )
-                if fit is None:
-                    continue
-                for found, approximate in [(fit.expression, not fit.exact), *((e, True) for e in fit.shorter)]:
-                    try:
-                        expression = view.to_original(transform.inverse(found))
-                    except (TypeError, ValueError, ZeroDivisionError):
-                        continue
-                    if (law := self._law(expression, source, approximate=approximate)) is not None:
-                        laws.append(law)
+                if fit is not None:
+                    add(fit.expression, transform, source, not fit.exact)
+                    shorter.extend((e, transform) for e in fit.shorter)
+        for found, transform in shorter:
+            if time.perf_counter() > deadline:
+                break
+            add(found, transform, "sparse sum", True)
         return laws
 
     def _refined(
@@ -775,22 +809,39 @@ def _exact(laws: list[Law]) -> bool:
     return any(law.test_r2 > 1 - 1e-10 and not law.approximate for law in laws)
 
 
-def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(values: object, name: str) -> np.ndarray:
+    """``values`` as an array of floats, or a :class:`DataError` saying why they are not."""
+    if values is None:
+        raise DataError(f"LawFinder requires {name} to be passed, but the target {name} is None")
+    if issparse(values):
+        raise DataError(f"sparse input is not supported: pass {name} as a dense array ({name}.toarray())")
+    array = np.asarray(values)
+    if np.iscomplexobj(array):
+        raise DataError(f"Complex data not supported: {name} holds complex numbers; a law is fitted to real values")
     try:
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float).ravel()
+        return np.asarray(array, dtype=float)
     except (TypeError, ValueError):
-        raise AutoalignError("the data must be numbers (text columns cannot be fitted)") from None
+        raise DataError("the data must be numbers (text columns cannot be fitted)") from None
+
+
+def _check_xy(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    X, y = _numbers(X, "X"), _numbers(y, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("y is a column vector; it is read as a 1d array", DataConversionWarning, stacklevel=3)
+    y = y.ravel()
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise AutoalignError(f"X must be a table with one row per target value (got {X.shape} and {y.shape})")
+        raise DataError(f"X must be a table with one row per target value (got {X.shape} and {y.shape})")
     if X.shape[1] == 0:
-        raise AutoalignError("no input columns to find a law in")
+        raise DataError(
+            f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required: no input columns to find a law in"
+        )
     if X.shape[0] < max(10, 2 * X.shape[1]):
-        raise AutoalignError(f"{X.shape[0]} rows for {X.shape[1]} variables: too few to tell laws apart")
+        rows = "1 sample (one row)" if X.shape[0] == 1 else f"{X.shape[0]} rows"
+        raise DataError(f"{rows} for {X.shape[1]} variables: too few to tell laws apart")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise AutoalignError("the data holds NaN or infinite values; drop or fill those rows first")
+        raise DataError("the data holds NaN or infinite values; drop or fill those rows first")
     if np.ptp(y) == 0:
-        raise AutoalignError("the target is constant: there is nothing to explain")
+        raise DataError("the target is constant: there is nothing to explain")
     return X, y
 
 

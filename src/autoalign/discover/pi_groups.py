@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
 from math import gcd, lcm
+from typing import TypeVar, cast
 
 import numpy as np
 import sympy
@@ -34,6 +35,7 @@ falling back to the plain null-space basis."""
 
 Vector = tuple[Fraction, ...]
 IntVector = tuple[int, ...]
+_E = TypeVar("_E")
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,8 @@ def buckingham_pi(
     missing = [name for name in (*names, target) if units.get(name) is None]
     if missing:
         raise UnitsError(f"no units given for {', '.join(missing)}; give SI units for every column")
-    reduced, pivots = _echelon(_integer_rows([units[name].exponents for name in (*names, target)]))
+    # Not None: ``missing`` above is empty.
+    reduced, pivots = _echelon(_integer_rows([cast(Dimension, units[name]).exponents for name in (*names, target)]))
     rows = reduced[: len(pivots)]  # independent rows: same solutions, shorter vectors
     inputs_ = [tuple(row[i] for row in rows) for i in range(len(names))]
     target_ = tuple(row[-1] for row in rows)
@@ -180,7 +183,7 @@ def _group_candidates(columns: list[IntVector]) -> Iterator[IntVector]:
     yield from (_integral(vector) for vector in _nullspace(columns))
 
 
-def _target_scale(columns: list[IntVector], target: IntVector) -> Vector | None:
+def _target_scale(columns: list[IntVector], target: IntVector) -> tuple[Fraction | int, ...] | None:
     """Exponents ``e`` with ``sum e_i * column_i == target``: fewest variables, then smallest; None if none exist."""
     n = len(columns)
     general = _solve(columns, target)
@@ -208,7 +211,8 @@ def _preference(vector: Sequence[Fraction | int]) -> tuple:
     support = [i for i, e in enumerate(vector) if e]
     magnitudes = [abs(e) for e in vector if e]
     denominator = max((e.denominator for e in vector), default=1)
-    return (len(support), denominator, sum(magnitudes), max(magnitudes, default=0), support)
+    largest = max(magnitudes, default=0)  # type: ignore[type-var]  # abs(Fraction | int) is typed unorderable
+    return (len(support), denominator, sum(magnitudes), largest, support)
 
 
 def _representatives(columns: list[IntVector]) -> list[int]:
@@ -243,8 +247,8 @@ def _integral(vector: Sequence[Fraction | int]) -> IntVector:
     return tuple(whole)
 
 
-def _spread(n: int, subset: Sequence[int], values: Sequence[Fraction | int]) -> tuple[Fraction | int, ...]:
-    vector: list[Fraction | int] = [0] * n
+def _spread(n: int, subset: Sequence[int], values: Sequence[_E]) -> tuple[_E | int, ...]:
+    vector: list[_E | int] = [0] * n
     for i, value in zip(subset, values, strict=True):
         vector[i] = value
     return tuple(vector)

@@ -25,7 +25,7 @@ def unit_registry():
     quarter of a second to load)."""
     import pint
 
-    registry = pint.UnitRegistry()
+    registry: pint.UnitRegistry = pint.UnitRegistry()
     for definition in _ASTRONOMY:
         registry.define(definition)
     return registry

@@ -26,7 +26,7 @@ import orjson
 
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.processes import process_alive
-from autoalign.workspace import Workspace
+from autoalign.workspace import Workspace, inserted_id
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,8 @@ def _drive(
     def say(message: str | None) -> None:
         nonlocal run_id
         if run_id is not None:
+            # The work reports strings; only the closing say(None) passes None, and before the run exists.
+            assert message is not None
             _append(workspace, run_id, message)
             return
         run_id = _insert(workspace, kind, params, message)
@@ -131,6 +133,7 @@ def _drive(
             log.exception("discover run %s failed", run_id)
             _end(workspace, run_id, "failed", error=UNEXPECTED)
         return
+    assert run_id is not None  # say() has stored the run by now: the work's first message, or say(None) above
     _end(workspace, run_id, "done", result=result)
 
 
@@ -139,10 +142,11 @@ def _insert(workspace: Workspace, kind: Kind, params: dict[str, Any], message: s
     running without a thread doing it (which reads as interrupted)."""
     progress = [message] if message is not None else []
     with _active_lock, workspace.transaction() as tx:
-        run_id = tx.execute(
+        cursor = tx.execute(
             "INSERT INTO discover_runs(kind, pid, created_at, params, progress) VALUES (?, ?, ?, ?, ?)",
             (kind, os.getpid(), time.time(), orjson.dumps(params).decode(), orjson.dumps(progress).decode()),
-        ).lastrowid
+        )
+        run_id = inserted_id(cursor)
         _active.add((workspace.path, run_id))
     return run_id
 

@@ -10,6 +10,7 @@ magnitude are left alone, so tables that search well today search the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import sympy
@@ -55,6 +56,10 @@ class Scaling:
     def target(self, y: np.ndarray) -> np.ndarray:
         return y / 10.0**self.y_exponent if self.y_exponent else y
 
+    @overload
+    def target_back(self, y: np.ndarray) -> np.ndarray: ...
+    @overload
+    def target_back(self, y: float) -> float: ...
     def target_back(self, y: np.ndarray | float) -> np.ndarray | float:
         """Values of the scaled target (predictions, errors) in the target's own magnitude."""
         return y * 10.0**self.y_exponent if self.y_exponent else y

@@ -42,7 +42,7 @@ class System:
     names: tuple[str, ...]
     order: int
     truth: dict[str, str]
-    rhs: Callable[[float, np.ndarray], np.ndarray]
+    rhs: Callable[[float, np.ndarray], list[float]]
     start: tuple[float, ...]
     duration: float
     held_out: bool = False

@@ -134,6 +134,7 @@ _UNITS: dict[str, tuple[Dimension, bool]] = {
 }
 _UNITS["ohm"] = _UNITS["Ω"] = _UNITS["Ohm"]
 
+_PREFIXES: tuple[str, ...]
 _PREFIXES = ("da", "Q", "R", "Y", "Z", "E", "P", "T", "G", "M", "k", "h", "d", "c", "m", "µ", "μ", "u", "n", "p")
 _PREFIXES += ("f", "a", "z", "y", "r", "q")
 
@@ -179,6 +180,10 @@ class _Parser:
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
+    def peek_value(self) -> str | None:
+        token = self.peek()
+        return None if token is None else token[1]
+
     def take(self, value: str | None = None, expected: str = "a unit") -> tuple[str, str]:
         token = self.peek()
         if token is None:
@@ -192,8 +197,8 @@ class _Parser:
         if not self.tokens:
             return DIMENSIONLESS
         dimension = self.product()
-        if self.peek() is not None:
-            self.fail(f"unexpected {self.peek()[1]!r}")
+        if (token := self.peek()) is not None:
+            self.fail(f"unexpected {token[1]!r}")
         return dimension
 
     def product(self) -> Dimension:
@@ -237,18 +242,18 @@ class _Parser:
         return dimension
 
     def power(self) -> Fraction:
-        parenthesised = self.peek() is not None and self.peek()[1] == "("
+        parenthesised = self.peek_value() == "("
         if parenthesised:
             self.take()
-        sign = -1 if self.peek() is not None and self.peek()[1] == "-" else 1
-        if self.peek() is not None and self.peek()[1] in ("+", "-"):
+        sign = -1 if self.peek_value() == "-" else 1
+        if self.peek_value() in ("+", "-"):
             self.take()
         kind, value = self.take(expected="a power")
         if kind != "number":
             self.fail(f"expected a number after '^' but found {value!r}")
         power = Fraction(value)
         if parenthesised:
-            if self.peek() is not None and self.peek()[1] == "/":
+            if self.peek_value() == "/":
                 self.take()
                 kind, value = self.take(expected="a number")
                 if kind != "number" or Fraction(value) == 0:

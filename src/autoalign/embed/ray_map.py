@@ -82,7 +82,8 @@ def embed_on_ray(
             """Send up to ``count`` more batches, each to the worker with the shortest queue."""
             for batch_id, texts in itertools.islice(pending, count):
                 worker = queued.index(min(queued))
-                in_flight[workers[worker].embed.remote(texts)] = (batch_id, worker)
+                ref = workers[worker].embed.remote(texts)  # type: ignore[attr-defined]  # Ray adds it at run time
+                in_flight[ref] = (batch_id, worker)
                 queued[worker] += 1
 
         submit(max_in_flight or 2 * len(workers))

@@ -213,6 +213,7 @@ class Library:
         ranked: list[tuple[int, float]]
         own = vectors.vectors_of(chunk_ids) if vectors else np.zeros((0, 0))
         if len(own):
+            assert vectors is not None  # own is empty without vectors
             centroid = own.mean(axis=0)
             centroid /= np.linalg.norm(centroid) or 1.0
             ranked = vectors.search(centroid, limit=k * 20 + len(chunk_ids))

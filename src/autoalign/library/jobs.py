@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from autoalign.errors import AutoalignError
 from autoalign.processes import process_alive
-from autoalign.workspace import Workspace
+from autoalign.workspace import Workspace, inserted_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ def start(workspace: Workspace, kind: str, total: int, pid: int | None = None) -
             "INSERT INTO jobs(kind, state, total, pid) VALUES (?, 'running', ?, ?)",
             (kind, total, pid),
         )
-        return cursor.lastrowid
+        return inserted_id(cursor)
 
 
 def update(workspace: Workspace, job_id: int, *, done: int, state: str = "running", message: str = "") -> None:

@@ -187,4 +187,5 @@ class LexicalIndex:
             return 0
         query = words[0] if len(words) == 1 else f'"{" ".join(words)}"'
         parsed, _errors = self.index.parse_query_lenient(query, default_field_names=list(fields))
-        return self.index.searcher().search(parsed, limit=1, count=True).count
+        result = self.index.searcher().search(parsed, limit=1, count=True)
+        return result.count  # type: ignore[attr-defined]  # tantivy's stub omits SearchResult.count

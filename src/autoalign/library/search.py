@@ -41,7 +41,8 @@ def validate_query(query: str) -> str:
 
 def allowed_chunks(db: sqlite3.Connection, filters: Filters) -> set[int]:
     """Ids of the chunks whose documents pass ``filters`` (for the vector ranker)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []
     if filters.source:
         where.append("d.source = ?")
         params.append(filters.source)

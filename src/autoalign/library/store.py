@@ -13,6 +13,7 @@ from autoalign.errors import NotFoundError
 from autoalign.library.chunking import chunk_text
 from autoalign.library.lexical import IndexedChunk
 from autoalign.library.records import Document, DocumentInfo, SourceDocument
+from autoalign.workspace import inserted_id
 
 #: Bumped whenever chunks are deleted, so caches keyed on chunk ids know to reload.
 DELETIONS_KEY = "library:deletions"
@@ -56,7 +57,7 @@ def find_existing(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest:
     """
     row = db.execute("SELECT id, uid, content_hash, date_published FROM documents WHERE uid = ?", (uid,)).fetchone()
     if row:
-        return Existing(*row, matched_by="uid")
+        return _existing(row, "uid")
     if doc.url:
         row = db.execute(
             "SELECT id, uid, content_hash, date_published FROM documents"
@@ -65,12 +66,16 @@ def find_existing(db: sqlite3.Connection, doc: SourceDocument, uid: str, digest:
             (doc.url, doc.source, doc.title),
         ).fetchone()
         if row:
-            return Existing(*row, matched_by="url")
+            return _existing(row, "url")
     row = db.execute(
         "SELECT id, uid, content_hash, date_published FROM documents WHERE content_hash = ? LIMIT 1",
         (digest,),
     ).fetchone()
-    return Existing(*row, matched_by="content") if row else None
+    return _existing(row, "content") if row else None
+
+
+def _existing(row: tuple[int, str, str, str | None], matched_by: str) -> Existing:
+    return Existing(*row, matched_by=matched_by)
 
 
 def seen_before(db: sqlite3.Connection, uid: str, digest: str) -> bool:
@@ -110,7 +115,7 @@ def insert_document(db: sqlite3.Connection, doc: SourceDocument, uid: str, diges
         _columns(doc, uid, digest),
     )
     _record_version(db, uid, digest)
-    return _insert_chunks(db, cursor.lastrowid, doc)
+    return _insert_chunks(db, inserted_id(cursor), doc)
 
 
 def replace_document(
@@ -148,7 +153,7 @@ def _insert_chunks(db: sqlite3.Connection, document_id: int, doc: SourceDocument
         )
         indexed.append(
             IndexedChunk(
-                chunk_id=cursor.lastrowid,
+                chunk_id=inserted_id(cursor),
                 document_id=document_id,
                 title=doc.title,
                 section=chunk.section,

@@ -131,6 +131,7 @@ class VectorStore:
             ).reshape(-1, 2)
             chunk_of_row[mapped[:, 0]] = mapped[:, 1]
             self._matrix, self._chunk_of_row, self._loaded_version = matrix, chunk_of_row, version
+        assert self._chunk_of_row is not None  # cached together with _matrix, which is set here
         return self._matrix, self._chunk_of_row
 
     def _version(self) -> tuple[int, int]:

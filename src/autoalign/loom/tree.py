@@ -28,7 +28,7 @@ from autoalign.loom.records import (
     TreeInfo,
 )
 from autoalign.loom.settings import LoomSettings, check_overrides, parse_settings
-from autoalign.workspace import Workspace
+from autoalign.workspace import Workspace, inserted_id
 
 _NODE_COLUMNS = (
     "n.id, n.uid, n.parent_id, n.position, n.text, n.source, n.model, n.generation, n.tokens, n.overrides,"
@@ -404,10 +404,11 @@ class Tree:
         if node.parent_id is None:
             raise AutoalignError("the root cannot be deleted; delete the tree instead")
         with self.workspace.transaction() as tx:
-            deletion_id = tx.execute(
+            cursor = tx.execute(
                 "INSERT INTO loom_deletions(tree_id, node_id, parent_id, position, deleted_at) VALUES (?, ?, ?, ?, ?)",
                 (self.id, node_id, node.parent_id, node.position, time.time()),
-            ).lastrowid
+            )
+            deletion_id = inserted_id(cursor)
             count = tx.execute(
                 f"UPDATE loom_nodes SET deleted = ? WHERE id IN {_SUBTREE}", (deletion_id, node_id)
             ).rowcount
@@ -488,10 +489,11 @@ class Tree:
         self.node(node_id)
         with self.workspace.transaction() as tx:
             uid = new_uid()
-            chapter_id = tx.execute(
+            cursor = tx.execute(
                 "INSERT INTO loom_chapters(tree_id, uid, node_id, title) VALUES (?, ?, ?, ?)",
                 (self.id, uid, node_id, title),
-            ).lastrowid
+            )
+            chapter_id = inserted_id(cursor)
             self._touch(tx)
         return Chapter(id=chapter_id, uid=uid, node_id=node_id, title=title)
 
@@ -650,7 +652,7 @@ class Tree:
         tokens: list[StoredToken] | None,
     ) -> int:
         now = time.time()
-        node_id = tx.execute(
+        cursor = tx.execute(
             "INSERT INTO loom_nodes(tree_id, uid, parent_id, position, text, source, model, generation, tokens,"
             " created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -666,7 +668,8 @@ class Tree:
                 now,
                 now,
             ),
-        ).lastrowid
+        )
+        node_id = inserted_id(cursor)
         self._touch(tx)
         return node_id
 
@@ -685,7 +688,7 @@ class Tree:
             "UPDATE loom_nodes SET text = ?, tokens = ?, modified_at = ? WHERE id = ?",
             (node.text[:offset], _json(head_tokens), now, node_id),
         )
-        child_id = tx.execute(
+        cursor = tx.execute(
             "INSERT INTO loom_nodes(tree_id, uid, parent_id, position, text, source, model, generation, tokens,"
             " created_at, modified_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -700,7 +703,8 @@ class Tree:
                 node.created_at,
                 now,
             ),
-        ).lastrowid
+        )
+        child_id = inserted_id(cursor)
         tx.execute("UPDATE loom_nodes SET parent_id = ? WHERE parent_id = ? AND id != ?", (child_id, node_id, child_id))
         tx.execute("UPDATE loom_trees SET current_id = ? WHERE id = ? AND current_id = ?", (child_id, self.id, node_id))
         self._touch(tx)
@@ -711,10 +715,11 @@ def insert_tree(workspace: Workspace, data: TreeData, *, settings: LoomSettings)
     """Store a whole tree in one transaction (import): all of it or, on any error, nothing."""
     now = time.time()
     with workspace.transaction() as tx:
-        tree_id = tx.execute(
+        cursor = tx.execute(
             "INSERT INTO loom_trees(uid, title, settings, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             (new_uid(), data.title, settings.model_dump_json(), _json(data.extra), now, now),
-        ).lastrowid
+        )
+        tree_id = inserted_id(cursor)
         id_of: dict[str, int] = {}
         positions: dict[int, int] = {}
         history_rows: list[tuple[int, str, float]] = []
@@ -725,7 +730,7 @@ def insert_tree(workspace: Workspace, data: TreeData, *, settings: LoomSettings)
             if parent_id is not None:
                 positions[parent_id] = position + 1
             created = node.created_at if node.created_at is not None else now
-            node_id = tx.execute(
+            cursor = tx.execute(
                 "INSERT INTO loom_nodes(tree_id, uid, parent_id, position, text, source, model, generation, tokens,"
                 " overrides, notes, extra, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -744,7 +749,8 @@ def insert_tree(workspace: Workspace, data: TreeData, *, settings: LoomSettings)
                     created,
                     node.modified_at if node.modified_at is not None else created,
                 ),
-            ).lastrowid
+            )
+            node_id = inserted_id(cursor)
             id_of[node.uid] = node_id
             history_rows.extend((node_id, text, at) for text, at in node.history)
             tag_rows.extend((node_id, tag) for tag in dict.fromkeys(node.tags))

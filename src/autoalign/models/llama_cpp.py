@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from autoalign.models.base import (
     TokenEvent,
 )
 from autoalign.models.stops import StopScanner
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 GGUF_MAGIC = b"GGUF"
 
@@ -149,14 +153,22 @@ class LlamaCppModel(LanguageModel):
             return
         with self._lock:
             self._primed, self._whole_chunks = [], 0  # llama-cpp-python's own caching takes over
-            chunks = self._llama.create_chat_completion(
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                stream=True,
-                max_tokens=sampling.max_tokens,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                seed=sampling.seed,
-                stop=list(sampling.stop) or None,
+            # llama-cpp-python types a message per role, which mypy cannot pick for a role known only at run time.
+            request = cast(
+                "list[ChatCompletionRequestMessage]", [{"role": m.role, "content": m.content} for m in messages]
+            )
+            # It has no overload for stream=True either, which always gives an iterator of chunk dicts.
+            chunks = cast(
+                "Iterator[dict[str, Any]]",
+                self._llama.create_chat_completion(
+                    messages=request,
+                    stream=True,
+                    max_tokens=sampling.max_tokens,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    seed=sampling.seed,
+                    stop=list(sampling.stop) or None,
+                ),
             )
             finish = "stop"
             for chunk in chunks:

@@ -135,7 +135,7 @@ def streams_json(demo: Demo, apparatus: Apparatus) -> dict[str, Any]:
     sensors found irrelevant; ``check``: the judge's verdict)."""
     result = demo.result
     truth = demo.table.truth()
-    payload = result.as_dict()
+    payload: dict[str, Any] = result.as_dict()
     for variable in payload["variables"]:
         variable["sensors"] = len(variable["members"])
         variable["measures"] = dict(Counter(truth[m] for m in variable["members"]).most_common())

@@ -434,7 +434,8 @@ def generate_api(
     tree.node(node_id)
     cancel = threading.Event()
     events = loom.generate(tree, node_id, overrides=overrides, cancel=cancel)
-    started = next(events)  # the engine's first event is always Started
+    started = next(events)
+    assert isinstance(started, Started)  # the engine's first event is always Started
     generation_id = generations.add(cancel)
     return StreamingResponse(
         generation_stream(started, events, cancel, generations, generation_id),

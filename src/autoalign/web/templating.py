@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -66,7 +67,9 @@ def page(request: Request, name: str, context: dict[str, Any] | None = None, sta
     return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
 
 
-def error_response(request: Request, status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     """An error as ``{"error": message}`` for the JSON API, else as a page in the layout."""
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code, headers=headers)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -52,7 +52,7 @@ def parse(path: Path) -> Iterator[SourceDocument | ParseIssue]:
         yield ParseIssue(str(path), f"corrupt gzip file ({exc or type(exc).__name__})")
 
 
-def _parse_lines(stream: IO[bytes], path: Path, default_source: str) -> Iterator[SourceDocument | ParseIssue]:
+def _parse_lines(stream: Iterable[bytes], path: Path, default_source: str) -> Iterator[SourceDocument | ParseIssue]:
     # Issues are held back until the first good line, so that a file which never has one is reported
     # once rather than line by line. ``held`` becomes None once a record has been seen.
     held: list[ParseIssue] | None = []

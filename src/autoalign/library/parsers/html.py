@@ -80,7 +80,7 @@ def parse(path: Path) -> SourceDocument | ParseIssue:
         title=title,
         text=text,
         source=(_first(meta, "og:site_name") or "local").lower(),
-        url=_first(meta, "og:url") or (canonical.attributes["href"] if canonical else ""),
+        url=_first(meta, "og:url") or ((canonical.attributes["href"] or "") if canonical else ""),
         authors=_authors(meta),
         date_published=next(filter(None, map(normalize_date, _all(meta, *_DATE_KEYS))), None),
         metadata={"description": description} if description else {},

@@ -64,8 +64,8 @@ def _read_front_matter(block: str) -> FrontMatter:
     key = None
     for line in block.split("\n"):
         item = _LIST_ITEM.fullmatch(line)
-        if item and key is not None and isinstance(fields[key], list):
-            fields[key].append(_unquote(item[1]))
+        if item and key is not None and isinstance(values := fields[key], list):
+            values.append(_unquote(item[1]))
         elif pair := _KEY_VALUE.fullmatch(line):
             key, value = pair[1].lower(), (pair[2] or "").strip()
             if not value:

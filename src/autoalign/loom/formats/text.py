@@ -70,7 +70,7 @@ def _outline(data: TreeData) -> Iterator[tuple[int, list[NodeData]]]:
     while stack:
         node, level = stack.pop()
         run = [node]
-        while len(only := children.get(run[-1].uid, ())) == 1:
+        while len(only := children.get(run[-1].uid, [])) == 1:
             run.append(only[0])
         yield level, run
         stack.extend((child, level + 1) for child in reversed(children.get(run[-1].uid, ())))
