@@ -812,7 +812,8 @@ def _exact(laws: list[Law]) -> bool:
 def _numbers(values: object, name: str) -> np.ndarray:
     """``values`` as an array of floats, or a :class:`DataError` saying why they are not."""
     if values is None:
-        raise DataError(f"LawFinder requires {name} to be passed, but the target {name} is None")
+        passed = "the target y" if name == "y" else name
+        raise DataError(f"LawFinder requires {name} to be passed, but {passed} is None")
     if issparse(values):
         raise DataError(f"sparse input is not supported: pass {name} as a dense array ({name}.toarray())")
     array = np.asarray(values)

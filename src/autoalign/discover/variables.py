@@ -639,14 +639,10 @@ def _independent(
     small = np.nanpercentile(np.abs(values), 5, axis=0) if values.size else np.ones(values.shape[1])
     scale = np.where(small > 0, small, np.nanstd(values, axis=0))
     relative_noise = np.sqrt(noise) / np.where(scale > 0, scale, np.inf)
-    cache: dict[tuple[int, tuple[int, ...]], tuple[float, str]] = {}
 
+    @cache  # each candidate's removal is followed through, asking the same questions again
     def score(i: int, others: tuple[int, ...]) -> tuple[float, str]:
-        if (i, others) not in cache:
-            cache[i, others] = predictability(
-                values[:, i], values[:, list(others)], seed, noise[i], noise[list(others)]
-            )
-        return cache[i, others]
+        return predictability(values[:, i], values[:, list(others)], seed, noise[i], noise[list(others)])
 
     def removable(left: tuple[int, ...]) -> list[int]:
         """The variables a function of the others, best predicted first, if any is."""
