@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -381,7 +382,8 @@ def test_cli_ask_prints_cited_answer_with_reader_links(assistant: Assistant, tmp
     )
     assert run.returncode == 0, run.stderr
     assert "reward signal" in run.stdout and "[1]" in run.stdout
-    assert "/library/doc/fx-reward-hacking?start=" in run.stdout.replace("\n", "")
+    # Piped, lines are not wrapped: each link is whole, on the configured port while no server runs.
+    assert re.search(r"http://127\.0\.0\.1:8321/library/doc/fx-reward-hacking\?start=\d+&end=\d+", run.stdout)
     assert out.read_text().startswith("# Question: What is reward hacking?")
     empty = subprocess.run(
         [sys.executable, "-m", "autoalign", "-w", str(assistant.workspace.path), "ask", ""],
@@ -390,6 +392,38 @@ def test_cli_ask_prints_cited_answer_with_reader_links(assistant: Assistant, tmp
         timeout=300,
     )
     assert empty.returncode == 1 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_cli_links_point_at_the_running_server_on_its_own_port(assistant: Assistant) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    folder = str(assistant.workspace.path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "autoalign", "-w", folder, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert f"at http://127.0.0.1:{port}/" in server.stdout.readline()
+        run = subprocess.run(
+            [sys.executable, "-m", "autoalign", "-w", folder, "ask", "What is reward hacking?"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert f"reader: http://127.0.0.1:{port}/library/doc/fx-reward-hacking?start=" in run.stdout
+    assert ":8321/" not in run.stdout
+    assert assistant.workspace.web_address() is None  # the server, gone, no longer claims the workspace
 
 
 def test_verifier_refuses_spans_with_other_numbers_or_names(minilm) -> None:

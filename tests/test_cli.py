@@ -128,3 +128,35 @@ def test_discover_bench_runs_the_feynman_benchmark(workspace_path, tmp_path):
     assert [(r["system"], r["equation"]) for r in records] == [("ours", "I.12.1")]
     summary = autoalign(workspace_path, "discover", "bench", "--summary", *options).stdout
     assert re.search(r"\| ours +\| 0\.000 +\| 1/1 ", summary), summary
+
+
+def test_links_to_nothing_in_a_folder_are_reported_and_the_rest_goes_in(workspace_path, tmp_path):
+    folder = tmp_path / "papers"
+    (folder / "deeper").mkdir(parents=True)
+    (folder / "notes.md").write_text("# Field notes\n\nVoles dig shallow tunnels.\n")
+    (folder / "gone.md").symlink_to(folder / "missing.md")
+    (folder / "loop.md").symlink_to(folder / "loop.md")
+    (folder / "deeper" / "up").symlink_to(folder, target_is_directory=True)  # a folder loop
+
+    added = autoalign(workspace_path, "library", "add", str(folder), check=False)
+
+    assert added.returncode == 2, added.stderr  # records were skipped
+    assert "Traceback" not in added.stderr
+    assert f"{folder / 'gone.md'}: a symbolic link to nothing" in added.stderr
+    assert f"{folder / 'loop.md'}: a symbolic link to nothing" in added.stderr
+    assert "1 added" in added.stdout
+
+
+def test_piped_output_keeps_long_lines_whole_and_names_the_opening_as_the_web_does(workspace_path, tmp_path):
+    url = "https://example.org/" + "/".join(f"segment-{i}" for i in range(30))
+    sentence = "Capybaras " + " ".join(f"graze{i}" for i in range(40)) + " near the water."
+    record = {"id": "cap", "title": "Capybara notes", "text": sentence, "url": url, "source": "tests"}
+    (tmp_path / "cap.jsonl").write_text(json.dumps(record) + "\n")
+    autoalign(workspace_path, "library", "add", str(tmp_path / "cap.jsonl"))
+
+    found = autoalign(workspace_path, "search", "capybaras graze", "--mode", "lexical").stdout
+
+    lines = found.splitlines()
+    assert url in lines
+    assert f"  {sentence}" in lines  # the passage, indented, in one piece
+    assert "§ opening  ·  chars 0–" in found  # text before any heading, as the web page calls it

@@ -34,6 +34,9 @@ def test_new_gen_show_tag_export_import(workspace_path, tmp_path):
     assert "The hardest part of alignment is" in markdown and "#bookmark" in markdown
     listing = autoalign(workspace_path, "loom", "list").stdout
     assert "The hardest part of alignment is" in listing
+    trees = [json.loads(line) for line in autoalign(workspace_path, "loom", "list", "--json").stdout.splitlines()]
+    assert sorted((tree["id"], tree["node_count"]) for tree in trees) == [(1, 3), (2, 3)]
+    assert {tree["title"] for tree in trees} == {"The hardest part of alignment is", "tree"}  # imported: its file name
 
 
 def test_imports_the_other_looms_files(workspace_path):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
+
 import pytest
 
 from autoalign.config import load_settings
-from autoalign.errors import ConfigError
+from autoalign.errors import ConfigError, WorkspaceError
 from autoalign.workspace import Workspace
 
 
@@ -46,16 +50,31 @@ def test_secrets_are_read_from_the_named_variable_only(monkeypatch):
 def test_workspace_refuses_a_file_in_place_of_its_folder(tmp_path):
     target = tmp_path / "not-a-folder"
     target.write_text("x")
-    from autoalign.errors import WorkspaceError
 
     with pytest.raises(WorkspaceError, match="is a file"):
         Workspace.open(target)
 
 
 def test_a_corrupt_database_is_reported_not_overwritten(tmp_path):
-    from autoalign.errors import WorkspaceError
-
     (tmp_path / "autoalign.db").write_bytes(b"\x00garbage" * 600)
     with pytest.raises(WorkspaceError, match="not a usable database"):
         Workspace.open(tmp_path)
     assert (tmp_path / "autoalign.db").read_bytes() == b"\x00garbage" * 600
+
+
+def test_a_workspace_from_a_newer_version_is_refused_untouched(tmp_path):
+    Workspace.open(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "autoalign.db")
+    db.execute("INSERT INTO schema_migrations(package, version, name) VALUES ('autoalign.loom', 999, '999_future.sql')")
+    db.commit()
+    db.close()
+    before = (tmp_path / "autoalign.db").read_bytes()
+    with pytest.raises(WorkspaceError, match=r"written by a newer autoalign \(autoalign.loom migration 999_future.sql"):
+        Workspace.open(tmp_path)
+    assert (tmp_path / "autoalign.db").read_bytes() == before
+    command = [sys.executable, "-m", "autoalign", "--workspace", str(tmp_path), "loom", "list"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "upgrade autoalign" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    assert (tmp_path / "autoalign.db").read_bytes() == before

@@ -217,3 +217,27 @@ def test_uploads_are_kept_in_the_workspace_and_ingested(workspace_path, minilm):
     assert library.search("quokkas", mode="lexical")[0].document.title == "Upload test"
     with pytest.raises(AutoalignError, match="unsupported file type"):
         library.add_upload("evil.exe", b"MZ")
+
+
+def test_a_background_embedding_is_reaped_and_one_with_nothing_to_do_is_not_started(workspace_path, minilm):
+    import time
+    from pathlib import Path
+
+    library = Library.open(workspace_path, embedder=minilm)
+    library.add([MINI_CORPUS])
+    pid = library.embed_in_background()
+    assert pid
+
+    def finished() -> bool:
+        job = library.stats().embed_job
+        return job is not None and job.state == "done" and not Path(f"/proc/{pid}").exists()
+
+    deadline = time.monotonic() + 240
+    while not finished() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert finished(), f"job {library.stats().embed_job}; process {pid} left behind (defunct, not reaped)"
+    assert library.pending_embeddings() == 0
+    jobs_before = library.workspace.db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    assert library.embed_in_background() is None  # nothing pending: no process, no "0 of 0" job
+    assert library.workspace.db.execute("SELECT count(*) FROM jobs").fetchone()[0] == jobs_before
+    library.close()

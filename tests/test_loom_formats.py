@@ -16,6 +16,7 @@ from autoalign.loom.formats import (
     MAX_NODE_CHARS,
     LoomFormatError,
     detect_format,
+    jsonio,
     parse_tree,
     read_tree_file,
     render_tree,
@@ -337,6 +338,25 @@ def test_outline_keeps_multiline_text_inside_its_entry():
     )
 
 
+def test_html_in_a_tree_is_inert_in_markdown_and_kept_as_is_in_text():
+    data = TreeData(
+        title="<b>Bold</b> title",
+        nodes=[
+            NodeData(uid="r", parent_uid=None, text="The page said <script>alert(1)</script>"),
+            NodeData(uid="a", parent_uid="r", text=" and <img src=x onerror=alert(2)>", tags=["x<y"]),
+            NodeData(uid="b", parent_uid="r", text=" or a \\<i> already escaped"),
+        ],
+    )
+    for markdown in (to_markdown(data), to_markdown(data, "a")):
+        assert not re.search(r"(?<!\\)<(b|script|img)\b", markdown), markdown
+    assert to_markdown(data, "a") == (
+        "# \\<b>Bold\\</b> title\n\nThe page said \\<script>alert(1)\\</script> and \\<img src=x onerror=alert(2)>\n"
+    )
+    assert "`#x<y`" in to_markdown(data)  # a code span shows its text as written
+    assert "or a \\\\\\<i> already escaped" in to_markdown(data)  # the user's backslash stays a backslash
+    assert "<script>alert(1)</script>" in to_text(data)
+
+
 def test_outline_indentation_stops_growing_so_deep_branching_stays_linear():
     nodes = [NodeData(uid="b0", parent_uid=None, text="start")]
     for level in range(1, 60):  # a comb: every level branches into a leaf and the next level
@@ -429,6 +449,13 @@ BAD_FILES = {
         "node '2' has no parent but is not the root '1'",
     ),
     "deep and unbalanced": (b'{"text": "", "children": ' + b"[" * 3000 + b"]" * 2999 + b"}", "not JSON"),
+    # orjson keeps the last of a repeated key: the first node "2" would vanish without a word.
+    "exoloom node id repeated": (
+        orjson.dumps(_exoloom({"1": _exo("r", None, [2]), "2": _exo("a", 1)})).replace(
+            b'"2":', b'"2":{"content":"lost","parentId":"1"},"2":'
+        ),
+        "the key '2' appears twice in one object, so one of its values would be lost",
+    ),
 }
 
 
@@ -517,3 +544,13 @@ def test_a_tree_deeper_than_json_parsers_allow_round_trips_through_a_file(loom, 
     (back,) = read_tree_file(tmp_path / "deep.json")
     assert [node.uid for node in back.nodes] == [f"n{i}" for i in range(3000)]
     assert [node.parent_uid for node in back.nodes[1:]] == [f"n{i}" for i in range(2999)]
+
+
+@pytest.mark.parametrize("depth", [300, 3000])  # within Python's json, and read span by span
+def test_a_repeated_key_deep_in_a_nested_tree_is_refused(loom, tmp_path, depth):
+    path = tmp_path / "deep.json"
+    deep = f'"id":"n{depth - 10}","text":" more"'.encode()
+    path.write_bytes(jsonio.dumps(_chain(depth)).replace(deep, deep + b',"text":" other"'))
+    with pytest.raises(LoomFormatError, match="the key 'text' appears twice in one object"):
+        import_file(loom, path)
+    assert loom.trees() == []

@@ -256,6 +256,24 @@ def test_security_headers_on_every_response(client, path):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
 
 
+@pytest.mark.parametrize("path", ["/boom", "/api/boom"])
+def test_a_bug_is_a_500_with_the_security_headers_and_no_traceback_in_the_answer(library, path, caplog):
+    app = create_app(library)
+
+    @app.get(path)
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with serving(app) as url, caplog.at_level(logging.ERROR, logger="autoalign.web"):
+        response = httpx.get(url + path)
+    assert response.status_code == 500
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+    assert "its log has the details" in response.text
+    assert any("secret internals" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+
+
 def test_foreign_host_names_are_refused(client):
     """A page that rebinds its DNS name to 127.0.0.1 still sends its own name as Host."""
     response = client.get("/library", headers={"Host": "attacker.example"})
@@ -270,6 +288,15 @@ def test_cross_site_posts_are_refused(client, library, headers):
     before = library.stats().embed_job
     response = client.post("/library/embed", headers=headers)
     assert response.status_code == 403
+    assert library.stats().embed_job == before
+
+
+def test_embedding_with_nothing_pending_starts_nothing_and_says_so(client, library):
+    assert library.pending_embeddings() == 0
+    before = library.stats().embed_job
+    response = client.post("/library/embed")
+    assert response.status_code == 303 and response.headers["location"] == "/library?embed=0"
+    assert "Every passage has its vector already: nothing to embed." in client.get(response.headers["location"]).text
     assert library.stats().embed_job == before
 
 
@@ -447,6 +474,14 @@ def test_serving_off_loopback_needs_a_token(workspace_path, monkeypatch):
     assert access_token("0.0.0.0", "AUTOALIGN_TOKEN", TOKEN) == TOKEN
 
 
+def test_a_short_token_is_refused(workspace_path, monkeypatch):
+    monkeypatch.setenv("AUTOALIGN_TOKEN", "a")
+    with pytest.raises(AutoalignError, match="AUTOALIGN_TOKEN has 1 characters; a token needs at least 16"):
+        run(workspace_path, host="0.0.0.0", port=8321)
+    with pytest.raises(AutoalignError, match="at least 16"):
+        access_token("127.0.0.1", "AUTOALIGN_TOKEN", "short-token")
+
+
 def test_access_log_never_holds_the_token():
     record = logging.LogRecord(
         "uvicorn.access",
@@ -460,3 +495,20 @@ def test_access_log_never_holds_the_token():
     assert RedactToken().filter(record)
     assert TOKEN not in record.getMessage()
     assert "/library?q=x&token=[redacted]" in record.getMessage()
+
+
+@pytest.mark.parametrize("name", ["%74oken", "to%6Ben", "%74%6F%6B%65%6E"])
+def test_access_log_redacts_a_percent_encoded_token_name(name):
+    """``?%74oken=`` signs in as ``?token=`` does (the query is decoded), so the log must hide it too."""
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/library?{name}={TOKEN}&q=tokens", "1.1", 303),
+        None,
+    )
+    assert RedactToken().filter(record)
+    assert TOKEN not in record.getMessage()
+    assert f"/library?{name}=[redacted]&q=tokens" in record.getMessage()

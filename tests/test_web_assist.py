@@ -119,6 +119,10 @@ def test_hostile_document_is_shown_escaped(client):
     assert not JAVASCRIPT_HREF.search(page)
     assert "javascript:alert(1)" in page  # the document's url, shown as text, never as a link
 
+    markdown = client.get(f"/assist/result/{answer['id']}.md").text
+    assert "\\<script>alert(1)\\</script>" in markdown  # shown as written by any markdown viewer
+    assert not re.search(r"(?<!\\)<(script|img)", markdown)
+
 
 def test_markdown_export(client):
     answer = ask(client, COVERED_QUESTION)

@@ -11,6 +11,7 @@ import pytest
 from servers import ok, serving
 
 from autoalign.config import Settings
+from autoalign.loom.formats import MAX_NODE_CHARS
 from autoalign.models import ModelError, get_model
 from autoalign.web import create_app
 
@@ -186,6 +187,30 @@ def test_children_are_paged(client):
     assert ok(client.get(node_url(tree, made[5]["id"], "sibling"), params={"step": 1}))["id"] == made[6]["id"]
     assert ok(client.get(node_url(tree, made[5]["id"], "sibling"), params={"step": -1}))["id"] == made[4]["id"]
     assert ok(client.get(node_url(tree, made[6]["id"], "sibling"), params={"step": 1})) is None
+
+
+def test_a_node_longer_than_import_allows_is_refused_by_every_way_in(client):
+    """What a tree file could not bring back in (MAX_NODE_CHARS) the API may not store either."""
+    too_long = "a" * (MAX_NODE_CHARS + 1)
+    tree = new_tree(client)
+    trees = len(ok(client.get("/api/loom/trees"))["trees"])
+    child = ok(client.post(node_url(tree, tree["root_id"], "children"), json={"text": " half"}), 201)
+    ok(client.post(node_url(tree, tree["root_id"], "children"), json={"text": " other"}), 201)
+    lengths = f"{MAX_NODE_CHARS + 1:,} characters long; the limit is {MAX_NODE_CHARS:,}"
+    for response in (
+        client.post(node_url(tree, tree["root_id"], "children"), json={"text": too_long}),
+        client.post(node_url(tree, child["id"], "edit"), json={"text": too_long}),
+        client.post("/api/loom/trees", json={"prompt": too_long}),
+    ):
+        assert response.status_code == 400
+        assert lengths in response.json()["error"]
+    half = "b" * (MAX_NODE_CHARS // 2 + 1)
+    grandchild = ok(client.post(node_url(tree, child["id"], "children"), json={"text": half}), 201)
+    ok(client.post(node_url(tree, child["id"], "edit"), json={"text": half}))
+    merge = client.post(node_url(tree, grandchild["id"], "merge-parent"))
+    assert merge.status_code == 400 and "the limit is" in merge.json()["error"]
+    assert [node["text"] for node in children(client, tree, tree["root_id"])["children"]] == [half, " other"]
+    assert len(ok(client.get("/api/loom/trees"))["trees"]) == trees  # the refused tree was not made
 
 
 def test_navigation_edit_split_merge_and_history(client):

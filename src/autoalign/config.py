@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from autoalign.errors import ConfigError
+from autoalign.errors import ConfigError, InputError
 
 ENV_PREFIX = "AUTOALIGN_"
 
@@ -98,14 +98,19 @@ class ModelsSettings(_Section):
     profiles: dict[str, ModelProfile] = Field(default_factory=dict)
 
     def profile(self, name: str | None = None) -> tuple[str, ModelProfile]:
-        """The named profile (default: ``default``); ``embedded`` exists unless redefined."""
-        name = name or self.default
-        if name in self.profiles:
-            return name, self.profiles[name]
-        if name == EMBEDDED_PROFILE:
-            return name, ModelProfile()
+        """The named profile (default: ``default``); ``embedded`` exists unless redefined.
+
+        An unknown name asked for is the asker's to fix (:class:`InputError`); an unknown default is
+        the configuration's (:class:`ConfigError`).
+        """
+        wanted = name or self.default
+        if wanted in self.profiles:
+            return wanted, self.profiles[wanted]
+        if wanted == EMBEDDED_PROFILE:
+            return wanted, ModelProfile()
         known = ", ".join(sorted({EMBEDDED_PROFILE, *self.profiles}))
-        raise ConfigError(f"no model profile {name!r}; known profiles: {known} (add [models.profiles.{name}])")
+        error = InputError if name else ConfigError
+        raise error(f"no model profile {wanted!r}; known profiles: {known} (add [models.profiles.{wanted}])")
 
 
 class Settings(_Section):

@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +21,13 @@ from typing import overload
 
 from autoalign.config import Settings, load_settings
 from autoalign.errors import WorkspaceError
+from autoalign.processes import process_alive
 
 DB_NAME = "autoalign.db"
 #: Packages whose ``migrations/NNN_name.sql`` files define the schema, applied in this order.
 MIGRATION_PACKAGES = ("autoalign.library", "autoalign.loom", "autoalign.discover", "autoalign.assist")
+#: The web app's address while it runs (see :meth:`Workspace.web_address`).
+_WEB_KEY = "web:address"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -45,16 +49,38 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
 class Workspace:
     """A folder with the workspace database and its index files.
 
-    One :class:`sqlite3.Connection` is shared by the threads of a process; writes are serialized
-    by :meth:`transaction`, and WAL mode lets readers proceed while a writer works.
+    Each thread has its own :class:`sqlite3.Connection` (:attr:`db`), so a request of the web
+    app reads committed data only, never the half-done transaction of another request. Writes are
+    serialized by :meth:`transaction` within a process and by SQLite across processes; WAL mode
+    lets readers proceed while a writer works.
     """
 
     def __init__(self, path: Path, settings: Settings | None = None) -> None:
         self.path = path
         self.settings = settings if settings is not None else load_settings(path)
         self._write_lock = threading.RLock()
-        self.db = self._connect()
-        self._migrate()
+        self._connections: weakref.WeakKeyDictionary[threading.Thread, sqlite3.Connection] = weakref.WeakKeyDictionary()
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection, opened on its first use; those of ended threads are closed."""
+        thread = threading.current_thread()
+        db = self._connections.get(thread)
+        if db is None:
+            with self._connections_lock:
+                if self._closed:
+                    raise WorkspaceError(f"the workspace {self.path} is closed")
+                for ended in [other for other in self._connections if not other.is_alive()]:
+                    self._connections.pop(ended).close()
+                db = self._connections[thread] = self._connect()
+        return db
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, create: bool = True) -> Workspace:
@@ -80,15 +106,16 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed whole on success, rolled back whole on any error."""
+        db = self.db
         with self._write_lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
+                yield db
             except BaseException:
-                self.db.rollback()
+                db.rollback()
                 raise
             else:
-                self.db.commit()
+                db.commit()
 
     @overload
     def get_state(self, key: str, default: str) -> str: ...
@@ -110,17 +137,40 @@ class Workspace:
             with self.transaction() as tx:
                 tx.execute(statement, (key, value))
 
+    def record_web_address(self, url: str | None) -> None:
+        """Say (or, with None, unsay) that this process serves the workspace's web app at ``url``."""
+        if url is None:
+            with self.transaction() as tx:
+                tx.execute("DELETE FROM workspace_state WHERE key = ? AND value LIKE ?", (_WEB_KEY, f"{os.getpid()} %"))
+        else:
+            self.set_state(_WEB_KEY, f"{os.getpid()} {url}")
+
+    def web_address(self) -> str | None:
+        """Where the web app serves this workspace now, if a live process said so: links printed by
+        the CLI then point at the server the user actually runs, on whatever port it took."""
+        recorded = self.get_state(_WEB_KEY)
+        if recorded is None:
+            return None
+        pid, _, url = recorded.partition(" ")
+        return url if pid.isdigit() and process_alive(int(pid)) else None
+
     def close(self) -> None:
-        self.db.close()
+        """Close every thread's connection; the workspace cannot be used after this."""
+        with self._connections_lock:
+            self._closed = True
+            for db in self._connections.values():
+                db.close()
+            self._connections.clear()
 
     def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30)
         try:
-            db = sqlite3.connect(self.path / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA busy_timeout = 30000")
         except sqlite3.DatabaseError as exc:
+            db.close()
             raise WorkspaceError(f"{self.path / DB_NAME} is not a usable database: {exc}") from None
         return db
 
@@ -133,19 +183,32 @@ class Workspace:
             )
             tx.execute("CREATE TABLE IF NOT EXISTS workspace_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         for package in MIGRATION_PACKAGES:
-            applied = {
-                row[0] for row in self.db.execute("SELECT version FROM schema_migrations WHERE package = ?", (package,))
-            }
-            for version, name, sql in _migrations_of(package):
-                if version in applied:
-                    continue
+            known = _migrations_of(package)
+            self._refuse_newer_schema(package, {version for version, _, _ in known})
+            for version, name, sql in known:
                 with self.transaction() as tx:
+                    # Checked inside the write transaction: another process may be opening it too.
+                    done = "SELECT 1 FROM schema_migrations WHERE package = ? AND version = ?"
+                    if tx.execute(done, (package, version)).fetchone():
+                        continue
                     for statement in _split_sql(sql):
                         tx.execute(statement)
                     tx.execute(
                         "INSERT INTO schema_migrations(package, version, name) VALUES (?, ?, ?)",
                         (package, version, name),
                     )
+
+    def _refuse_newer_schema(self, package: str, known: set[int]) -> None:
+        """A migration this version does not ship means a newer autoalign changed the schema: writing
+        with the old code could corrupt what it stored, so the workspace is not opened."""
+        applied = self.db.execute("SELECT version, name FROM schema_migrations WHERE package = ?", (package,))
+        unknown = sorted(name for version, name in applied if version not in known)
+        if unknown:
+            raise WorkspaceError(
+                f"{self.path} was written by a newer autoalign ({package} migration {', '.join(unknown)},"
+                " which this version does not have); upgrade autoalign (pip install -U autoalign) to open it."
+                " Nothing was changed."
+            )
 
 
 def _migrations_of(package: str) -> list[tuple[int, str, str]]:

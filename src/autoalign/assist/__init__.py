@@ -30,6 +30,7 @@ from autoalign.assist.markdown import to_markdown
 from autoalign.assist.records import KINDS, Item, Kind, Result, Section, Span
 from autoalign.assist.store import ResultInfo, Session
 from autoalign.assist.summarize import summarize
+from autoalign.capability import Capability
 from autoalign.errors import NotFoundError
 from autoalign.library import Library
 from autoalign.loom import Loom, Tree
@@ -54,23 +55,28 @@ __all__ = [
 SESSION_TITLE_WORDS = 12
 
 
-class Assistant:
+class Assistant(Capability):
     """The assistants of one library, with one model profile (None: the configured default)."""
 
-    def __init__(self, library: Library, *, model: str | None = None, max_tokens: int = 500) -> None:
+    def __init__(
+        self, library: Library, *, model: str | None = None, max_tokens: int = 500, owns_library: bool = False
+    ) -> None:
         """``max_tokens`` bounds what a chat model writes for one answer."""
+        super().__init__(library.workspace)
         self.library = library
         self.context = Context(library, model, max_tokens)
+        self._owns_library = owns_library
 
     @classmethod
     def open(
         cls, workspace: Workspace | str | Path | None = None, *, model: str | None = None, max_tokens: int = 500
     ) -> Assistant:
-        return cls(Library.open(workspace), model=model, max_tokens=max_tokens)
+        """The assistants of a workspace's library; closing them closes the library opened here."""
+        return cls(Library.open(workspace), model=model, max_tokens=max_tokens, owns_library=True)
 
-    @property
-    def workspace(self) -> Workspace:
-        return self.library.workspace
+    def close(self) -> None:
+        if self._owns_library:
+            self.library.close()
 
     # -- assistants ------------------------------------------------------------------------------
     def ask(self, question: str, *, cancel: threading.Event | None = None) -> Result:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from autoalign.assist.records import Result, Span
 from autoalign.assist.sentences import plain
+from autoalign.markup import inert_markdown
 
 TITLES = {
     "ask": "Question",
@@ -18,19 +19,21 @@ TITLES = {
 
 
 def to_markdown(result: Result) -> str:
-    prompt = " ".join(result.prompt.split())
+    """The result as a markdown file; every text in it (the prompt, the model's items, the quoted
+    passages) is made inert, since any of them may hold HTML from the corpus or the model."""
+    prompt = inert_markdown(" ".join(result.prompt.split()))
     lines = [f"# {TITLES[result.kind]}: {prompt[:300]}{'…' if len(prompt) > 300 else ''}", ""]
     made = f"model: {result.model}"
     if result.created_at:
         made = f"{dt.datetime.fromtimestamp(result.created_at).strftime('%Y-%m-%d %H:%M')} · {made}"
     lines += [f"*{made}*", ""]
     for section in result.sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {inert_markdown(section.title)}", ""]
         for item in section.items:
             marks = "".join(f"[{n}]" for n in item.citations)
-            lines.append(f"- {item.text}{' ' + marks if marks else ''}")
+            lines.append(f"- {inert_markdown(item.text)}{' ' + marks if marks else ''}")
             if item.note:
-                lines.append(f"  *({item.note})*")
+                lines.append(f"  *({inert_markdown(item.note)})*")
         lines.append("")
     if result.references:
         lines += ["## References", ""]
@@ -45,7 +48,7 @@ def reference(span: Span) -> str:
     authors = ", ".join(doc.authors[:3]) + (" et al." if len(doc.authors) > 3 else "") or doc.source
     where = f"{doc.url} " if doc.url else ""
     section = f"section “{span.section}”, " if span.section else ""
-    return (
+    return inert_markdown(
         f"{authors} ({doc.date_published or 'n.d.'}). “{doc.title}”. {doc.source}. {where}"
         f"({section}characters {span.start}–{span.end}): “{plain(span.text)}”"
     )

@@ -18,8 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Wrapped to the window in a terminal; piped to a file or another program, lines are left whole,
+# so that a URL or an id stays one word for grep and for the next program.
+console = Console(soft_wrap=not sys.stdout.isatty())
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
 class State:

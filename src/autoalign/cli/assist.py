@@ -9,12 +9,11 @@ from typing import Annotated, Optional
 import orjson
 import typer
 from rich.console import Group
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from autoalign.cli import State, console
-from autoalign.cli.render import byline
+from autoalign.cli.render import Indented, byline, where
 from autoalign.errors import AutoalignError
 
 app = typer.Typer(no_args_is_help=True)
@@ -34,7 +33,9 @@ def open_assistant(model: str | None = None):
 
 
 def web_address(assistant) -> str:
-    """Where ``autoalign serve`` shows this workspace with the configured settings."""
+    """Where the running ``autoalign serve`` shows this workspace, else where it would by the settings."""
+    if running := assistant.library.workspace.web_address():
+        return running
     web = assistant.library.settings.web
     return f"http://{web.host}:{web.port}"
 
@@ -67,13 +68,12 @@ def show(assistant, result, *, as_json: bool = False, output: Path | None = None
                 line.append(f" [{cited}]", style="bold cyan")
             if item.note:
                 line.append(f"  ({item.note})", style="yellow")
-            console.print(Padding(line, (0, 0, 0, 2)))
+            console.print(Indented(line))
         console.print()
     for number, span in enumerate(result.references, 1):
         doc = span.document
         heading = Text.assemble((f"[{number}] ", "bold cyan"), (doc.title, "bold"))
-        where = f"§ {span.section or '(top)'}  ·  chars {span.start}–{span.end}  ·  id {doc.uid}"
-        lines = [heading, byline(doc), Text(where, style="dim")]
+        lines = [heading, byline(doc), where(span.section, span.start, span.end, doc.uid)]
         if doc.url:
             lines.append(Text(doc.url, style="underline blue"))
         lines.append(Text(f"reader: {web}{span.reader_url}", style="dim"))

@@ -50,7 +50,10 @@ def add(
         def on_issue(issue) -> None:
             progress.console.print(f"[yellow]skipped[/yellow] {escape(str(issue))}", highlight=False, soft_wrap=True)
 
-        report = library.add(paths, on_progress=on_progress, on_issue=on_issue)
+        def on_wait(message: str) -> None:
+            progress.console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False, soft_wrap=True)
+
+        report = library.add(paths, on_progress=on_progress, on_issue=on_issue, on_wait=on_wait)
     for event in report.events[:50]:
         err_console.print(f"[dim]{escape(event)}[/dim]", highlight=False, soft_wrap=True)
     if len(report.events) > 50:
@@ -87,6 +90,9 @@ def embed(
     library = open_library()
     if background:
         pid = library.embed_in_background(ray_address=ray, batch_size=batch_size)
+        if pid is None:
+            console.print("every passage has its vector already: nothing to embed")
+            return
         console.print(
             f"embedding in the background (process {pid}, log {library.workspace.path / 'embed.log'});"
             " follow it with `autoalign library status`"
@@ -162,7 +168,7 @@ def related(
 def reindex() -> None:
     """Rebuild the lexical index from the database."""
     library = open_library()
-    count = library.reindex()
+    count = library.reindex(on_wait=lambda message: err_console.print(escape(message), highlight=False))
     library.close()
     console.print(f"reindexed {count:,} chunks")
 

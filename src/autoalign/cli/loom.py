@@ -27,9 +27,14 @@ def open_loom():
 
 
 @app.command("list")
-def list_trees() -> None:
+def list_trees(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per tree, as the web API gives it.")] = False,
+) -> None:
     """List the trees of the workspace, most recently changed first."""
     trees = open_loom().trees()
+    if as_json:
+        sys.stdout.write("".join(orjson.dumps(info.as_dict()).decode() + "\n" for info in trees))
+        return
     if not trees:
         console.print('No trees yet: `autoalign loom new "Your prompt"`.')
         return

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.padding import Padding
 from rich.text import Text
 
 from autoalign.library.records import DocumentInfo, Hit
+
+
+@dataclass(frozen=True, slots=True)
+class Indented:
+    """Text indented two spaces: in a terminal wrapped under itself; piped (the console then does
+    not wrap), one whole line, since rich's padding would cut it at 80 columns."""
+
+    text: Text
+    blank_after: bool = False
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.no_wrap:
+            for line in self.text.split("\n", allow_blank=True):
+                yield Text.assemble("  ", line)
+            if self.blank_after:
+                yield Text()
+        else:
+            yield Padding(self.text, (0, 0, 1 if self.blank_after else 0, 2))
 
 
 def byline(info: DocumentInfo) -> Text:
@@ -19,15 +39,19 @@ def byline(info: DocumentInfo) -> Text:
     return Text(" · ".join(parts), style="dim")
 
 
+def where(section: str, start: int, end: int, uid: str) -> Text:
+    """Where a passage is, named as the web pages name it (text before any heading is the "opening")."""
+    return Text(f"§ {section or 'opening'}  ·  chars {start}–{end}  ·  id {uid}", style="dim")
+
+
 def hit_renderable(number: int, hit: Hit) -> Group:
     heading = Text.assemble((f"[{number}] ", "bold cyan"), (hit.document.title, "bold"))
-    where = Text(f"§ {hit.section or '(top)'}  ·  chars {hit.start}–{hit.end}  ·  id {hit.document.uid}", style="dim")
-    lines: list[Text | Padding] = [heading, byline(hit.document)]
+    lines: list[Text | Indented] = [heading, byline(hit.document)]
     if hit.document.url:
         lines.append(Text(hit.document.url, style="underline blue"))
-    lines.append(where)
+    lines.append(where(hit.section, hit.start, hit.end, hit.document.uid))
     passage = Text(" ".join(hit.passage.split()) if not hit.highlights else hit.passage)
     for start, end in hit.highlights:
         passage.stylize("bold yellow", start, end)
-    lines.append(Padding(passage, (0, 0, 1, 2)))
+    lines.append(Indented(passage, blank_after=True))
     return Group(*lines)

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autoalign.errors import AutoalignError
+from autoalign.errors import DataError
 
 #: Tables bigger than this are refused before reading (the search samples rows anyway).
 MAX_BYTES = 2_000_000_000
-
-
-class DataError(AutoalignError, ValueError):
-    """A table the discovery tools cannot work on, with the reason. Also a ``ValueError``, which
-    is what scikit-learn and numpy callers catch for bad input."""
 
 
 @dataclass(frozen=True, slots=True)

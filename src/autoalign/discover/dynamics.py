@@ -39,7 +39,7 @@ from scipy.optimize import least_squares
 
 from autoalign.discover.data import Table
 from autoalign.discover.variables import SummaryVariables, find_summary_variables
-from autoalign.errors import AutoalignError
+from autoalign.errors import DynamicsError
 
 #: Highest derivative searched for.
 MAX_ORDER = 2
@@ -80,10 +80,6 @@ REFIT_EVALUATIONS = 20
 #: Significant digits of the constants shown.
 DIGITS = 4
 MIN_ROWS = 30
-
-
-class DynamicsError(AutoalignError):
-    """The recording cannot be analysed as given."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from autoalign.discover.scaling import Scaling
 from autoalign.discover.smoothing import local_quadratic, neighbourhoods
 from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
 from autoalign.discover.symmetry import apply_differences, translation_symmetries
-from autoalign.errors import AutoalignError
+from autoalign.errors import AutoalignError, NoLawFound
 
 if TYPE_CHECKING:
     from autoalign.discover.pi_groups import PiAnalysis
@@ -92,10 +92,6 @@ SNAP_SIMPLE = 4
 FINISH_SHARE = 0.05
 #: Below this held-out R² nothing is called a law.
 MIN_R2 = 0.9
-
-
-class NoLawFound(AutoalignError):
-    """The data holds no law the search could find (a target that is noise, for one)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NoReturn
 
-from autoalign.errors import AutoalignError
+from autoalign.errors import UnitsError
 
 BASE_SYMBOLS = ("m", "kg", "s", "A", "K", "mol", "cd")
 """The seven SI base units, in the order of :attr:`Dimension.exponents`."""
-
-
-class UnitsError(AutoalignError):
-    """A unit string, a units file or a units table cannot be used."""
 
 
 @dataclass(frozen=True)

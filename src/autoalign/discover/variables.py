@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 from autoalign.discover.grouping import NOT_LINEAR, SAME_QUANTITY, Grouping, group_sensors
 from autoalign.discover.pint_units import unit_registry
 from autoalign.discover.scaling import LIMIT, magnitude_exponent
-from autoalign.errors import AutoalignError, NotFoundError
+from autoalign.errors import NotFoundError, StreamsError
 
 #: Fewer rows give rank correlations too noisy to tell one quantity from two (sd ~ 0.2 at 30 rows).
 MIN_ROWS = 30
@@ -113,10 +113,6 @@ _NAMED = {
     (("[length]", -3), ("[substance]", 1)): ("concentration", "c", "mol/m^3"),
     (("[length]", -3), ("[substance]", 1), ("[time]", -1)): ("reaction rate", "r", "mol/(m^3*s)"),
 }
-
-
-class StreamsError(AutoalignError):
-    """The table of streams cannot be analysed as given."""
 
 
 @dataclass(frozen=True)

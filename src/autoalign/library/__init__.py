@@ -13,13 +13,15 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autoalign.capability import Capability
 from autoalign.errors import AutoalignError
 from autoalign.library import jobs, store
 from autoalign.library.embedding import JOB_KIND, EmbedReport, embed_library, start_background
@@ -29,6 +31,7 @@ from autoalign.library.parsers import SUPPORTED_SUFFIXES
 from autoalign.library.records import Document, DocumentInfo, Hit, ParseIssue, RelatedDocument
 from autoalign.library.search import HybridSearcher, Mode
 from autoalign.library.vectors import VectorStore
+from autoalign.locks import exclusive
 from autoalign.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -51,6 +54,9 @@ __all__ = [
 
 #: Uploads through the web app; bigger collections go through ``autoalign library add``.
 MAX_UPLOAD_BYTES = 200_000_000
+#: How long a writer waits for another process to finish writing the search index (an ingest of
+#: 100M tokens takes under two minutes; see BENCHMARKS.md) before it gives up.
+WRITE_WAIT_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +72,21 @@ class LibraryStats:
     embed_job: jobs.Job | None
 
 
-class Library:
+class Library(Capability):
     """Documents, chunks, the lexical index and vectors of one workspace."""
 
-    def __init__(self, workspace: Workspace, embedder: Embedder | None = None) -> None:
-        self.workspace = workspace
+    def __init__(self, workspace: Workspace, embedder: Embedder | None = None, *, owns_workspace: bool = False) -> None:
+        super().__init__(workspace, owns_workspace=owns_workspace)
         self.settings = workspace.settings
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._vector_store: VectorStore | None = None
-        # One ingest at a time per process: the lexical index has one writer and one watermark.
+        # One ingest at a time per process (and, by a file lock, per workspace): the lexical index
+        # has one writer and one watermark.
         self._ingest_lock = threading.Lock()
         self.lexical = LexicalIndex(workspace.index_path("lexical"))
         self._searcher = HybridSearcher(
-            workspace.db,
+            workspace,
             self.lexical,
             self._vectors,
             self._embed_query,
@@ -90,9 +97,8 @@ class Library:
     @classmethod
     def open(cls, workspace: Workspace | str | Path | None = None, *, embedder: Embedder | None = None) -> Library:
         """Open the library of a workspace (a path, a :class:`Workspace`, or the default one)."""
-        if not isinstance(workspace, Workspace):
-            workspace = Workspace.open(workspace)
-        return cls(workspace, embedder)
+        opened, owned = cls._workspace(workspace)
+        return cls(opened, embedder, owns_workspace=owned)
 
     @property
     def embedder(self) -> Embedder:
@@ -111,9 +117,15 @@ class Library:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         on_issue: Callable[[ParseIssue], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        wait_s: float = WRITE_WAIT_S,
     ) -> IngestReport:
-        """Ingest files and folders (ARD JSONL, HTML, markdown, text, PDF)."""
-        with self._ingest_lock:
+        """Ingest files and folders (ARD JSONL, HTML, markdown, text, PDF).
+
+        If another process is writing the search index, this waits up to ``wait_s`` seconds
+        (``on_wait`` hears why) and then raises :class:`~autoalign.errors.BusyError`.
+        """
+        with self._writing(wait_s, on_wait):
             return ingest(
                 self.workspace,
                 self.lexical,
@@ -122,7 +134,7 @@ class Library:
                 on_issue=on_issue,
             )
 
-    def add_upload(self, filename: str, data: bytes) -> IngestReport:
+    def add_upload(self, filename: str, data: bytes, *, wait_s: float = WRITE_WAIT_S) -> IngestReport:
         """Keep an uploaded file in the workspace's ``uploads/`` folder and ingest it.
 
         The name is reduced to a safe base name, prefixed with a hash of the content so that two
@@ -141,7 +153,7 @@ class Library:
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)
         os.replace(partial, target)
-        return self.add([target])
+        return self.add([target], wait_s=wait_s)
 
     def embed(
         self,
@@ -160,15 +172,20 @@ class Library:
             on_progress=on_progress,
         )
 
-    def embed_in_background(self, *, ray_address: str | None = None, batch_size: int | None = None) -> int:
-        """Start the embedding job in its own process (or find the running one); returns its pid."""
+    def embed_in_background(self, *, ray_address: str | None = None, batch_size: int | None = None) -> int | None:
+        """Start the embedding job in its own process (or find the running one); returns its pid, or
+        None when every passage has its vector already and there is nothing to start."""
+        running = jobs.latest(self.workspace, JOB_KIND)
+        if not (running and running.state == "running") and self.pending_embeddings() == 0:
+            return None
         return start_background(self.workspace, ray_address=ray_address, batch_size=batch_size)
 
-    def reindex(self) -> int:
+    def reindex(self, *, on_wait: Callable[[str], None] | None = None, wait_s: float = WRITE_WAIT_S) -> int:
         """Rebuild the lexical index from the database; returns the number of chunks indexed."""
-        self.lexical.writer.delete_all_documents()
-        self.workspace.set_state("lexical:watermark", "0")
-        return catch_up_lexical(self.workspace, self.lexical)
+        with self._writing(wait_s, on_wait):
+            self.lexical.writer.delete_all_documents()
+            self.workspace.set_state("lexical:watermark", "0")
+            return catch_up_lexical(self.workspace, self.lexical)
 
     # -- reading ---------------------------------------------------------------------------------
     def search(
@@ -261,9 +278,20 @@ class Library:
 
     def close(self) -> None:
         self.lexical.close()
-        self.workspace.close()
+        super().close()
 
     # -- internals -------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self, wait_s: float, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+        """Be the one writer of the search index, across processes, for the block; let the writer go
+        after it, so that a long-running process (the web app) never keeps others from writing."""
+        lock = self.workspace.path / "indexes" / "lexical.lock"
+        with self._ingest_lock, exclusive(lock, what="the library's search index", wait_s=wait_s, on_wait=on_wait):
+            try:
+                yield
+            finally:
+                self.lexical.close()
+
     def _vectors(self) -> VectorStore | None:
         """The vectors of the configured embedder, if it has embedded anything."""
         if self._vector_store is None:
@@ -272,9 +300,3 @@ class Library:
 
     def _embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed([query])[0]
-
-    def __enter__(self) -> Library:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -129,6 +130,8 @@ def start_background(workspace: Workspace, *, ray_address: str | None = None, ba
         args += ["--batch-size", str(batch_size)]
     with open(workspace.path / "embed.log", "ab") as log:
         process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    # Reaped when it ends, so that a long-lived parent (the web app) keeps no defunct process.
+    threading.Thread(target=process.wait, name="embed-job-reaper", daemon=True).start()
     # Recorded now, so that status readers see the job before the child has loaded its model.
     jobs.start(workspace, JOB_KIND, total=0, pid=process.pid)
     return process.pid

@@ -103,7 +103,7 @@ def ingest(
     report = IngestReport()
     started = time.perf_counter()
     catch_up_lexical(workspace, lexical)
-    total = sum(f.stat().st_size for f in files)
+    total = sum(map(_size, files))
     pending: list[SourceDocument] = []
     uncommitted_chunks = 0
 
@@ -117,7 +117,7 @@ def ingest(
 
     done_bytes = 0
     for path in files:
-        size = path.stat().st_size
+        size = _size(path)
         read_in_file = 0
         for item in iter_path(path):
             if isinstance(item, ParseIssue):
@@ -142,6 +142,14 @@ def ingest(
     if on_progress:
         on_progress(Progress(report.documents_seen, total, total))
     return report
+
+
+def _size(path: Path) -> int:
+    """The file's size for the progress bar; 0 for a link to nothing, which its parse reports."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _commit_lexical(workspace: Workspace, lexical: LexicalIndex) -> None:

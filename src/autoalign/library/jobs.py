@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from autoalign.errors import AutoalignError
+from autoalign.errors import BusyError
 from autoalign.processes import process_alive
 from autoalign.workspace import Workspace, inserted_id
 
@@ -53,17 +53,17 @@ def start(workspace: Workspace, kind: str, total: int, pid: int | None = None) -
     recorded for this one (see :func:`autoalign.library.embedding.start_background`) is taken over.
     """
     pid = pid or os.getpid()
-    current = latest(workspace, kind)
-    if current and current.state == "running" and current.pid == pid:
-        with workspace.transaction() as tx:
-            tx.execute("UPDATE jobs SET total = max(total, ?) WHERE id = ?", (total, current.id))
-        return current.id
-    if current and current.state == "running":
-        raise AutoalignError(
-            f"a {kind} job is already running (process {current.pid}, {current.done:,} of "
-            f"{current.total:,}); wait for it or stop it first"
-        )
     with workspace.transaction() as tx:
+        # Looked up inside the write transaction, so two processes cannot both find none running.
+        current = latest(workspace, kind)
+        if current and current.state == "running" and current.pid == pid:
+            tx.execute("UPDATE jobs SET total = max(total, ?) WHERE id = ?", (total, current.id))
+            return current.id
+        if current and current.state == "running":
+            raise BusyError(
+                f"a {kind} job is already running (process {current.pid}, {current.done:,} of "
+                f"{current.total:,}); wait for it or stop it first"
+            )
         cursor = tx.execute(
             "INSERT INTO jobs(kind, state, total, pid) VALUES (?, 'running', ?, ?)",
             (kind, total, pid),

@@ -19,6 +19,7 @@ from autoalign.library.highlight import highlight_spans, query_terms
 from autoalign.library.lexical import Filters, LexicalIndex, date_key
 from autoalign.library.records import Hit
 from autoalign.library.vectors import VectorStore
+from autoalign.workspace import Workspace
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "semantic")
@@ -88,7 +89,7 @@ class HybridSearcher:
 
     def __init__(
         self,
-        db: sqlite3.Connection,
+        workspace: Workspace,
         lexical: LexicalIndex,
         vectors: Callable[[], VectorStore | None],
         embed_query: Callable[[str], np.ndarray],
@@ -96,7 +97,7 @@ class HybridSearcher:
         candidates: int,
         rrf_k: int,
     ) -> None:
-        self.db = db
+        self.workspace = workspace
         self.lexical = lexical
         self.vectors = vectors
         self.embed_query = embed_query
@@ -119,7 +120,7 @@ class HybridSearcher:
                 if mode == "semantic":
                     raise AutoalignError("the library has no vectors yet: run `autoalign library embed` first")
             else:
-                allowed = allowed_chunks(self.db, filters) if filters else None
+                allowed = allowed_chunks(self.workspace.db, filters) if filters else None
                 vector = self.embed_query(query)
                 if mode == "hybrid":
                     vector = with_feedback(vector, store_, rankings["lexical"][:FEEDBACK_PASSAGES])
@@ -142,7 +143,7 @@ class HybridSearcher:
         # skips some: read the fused list page by page until ``k`` hits are found.
         for offset in range(0, len(fused), page):
             window = fused[offset : offset + page]
-            rows = store.chunk_rows(self.db, [cid for cid, _, _ in window])
+            rows = store.chunk_rows(self.workspace.db, [cid for cid, _, _ in window])
             for cid, score, ranks in window:
                 row = rows.get(cid)
                 if row is None:

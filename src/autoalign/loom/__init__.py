@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from autoalign.capability import Capability
 from autoalign.errors import NotFoundError
 from autoalign.loom.generate import ContinuationDone, GenerationEvent, Started, generate
 from autoalign.loom.records import BUILTIN_TAGS, Chapter, Deletion, Node, NodeData, TreeData, TreeInfo
@@ -41,15 +42,14 @@ __all__ = [
 ]
 
 
-class Loom:
+class Loom(Capability):
     """The trees of one workspace."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
 
     @classmethod
     def open(cls, path: str | Path | Workspace | None = None) -> Loom:
-        return cls(path if isinstance(path, Workspace) else Workspace.open(path))
+        """The Loom of a workspace (a folder, a :class:`Workspace`, or the default one)."""
+        workspace, owned = cls._workspace(path)
+        return cls(workspace, owns_workspace=owned)
 
     def trees(self) -> list[TreeInfo]:
         """Every tree, most recently changed first."""

@@ -7,6 +7,11 @@ from typing import Any
 
 from autoalign.loom.settings import LoomSettings
 
+#: Longest text of one node (and of one note or one earlier version of it): ten million characters,
+#: a few novels. A node is one continuation; anything bigger is a broken or hostile file or request, and would
+#: make every path through it slow to show and to send to a model.
+MAX_NODE_CHARS = 10_000_000
+
 #: Tags with a meaning in the interfaces; any other string is a custom tag.
 BUILTIN_TAGS = ("bookmark", "canonical", "archived", "pinned", "note")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom.records import (
+    MAX_NODE_CHARS,
     Chapter,
     ChapterData,
     Deletion,
@@ -59,6 +60,17 @@ def _check_id(value: int, missing: str) -> int:
     if not 0 < value <= MAX_ID:
         raise NotFoundError(missing)
     return value
+
+
+def _check_length(text: str, what: str) -> str:
+    """Refuse a node text that a tree file could not carry back in: what import refuses, no other
+    way in may store."""
+    if len(text) > MAX_NODE_CHARS:
+        raise AutoalignError(
+            f"{what} would be {len(text):,} characters long; the limit is {MAX_NODE_CHARS:,} characters a node."
+            " Split the text over several nodes."
+        )
+    return text
 
 
 def new_uid() -> str:
@@ -104,9 +116,13 @@ class Tree:
     def __init__(self, workspace: Workspace, tree_id: int) -> None:
         self.workspace = workspace
         self.id = _check_id(tree_id, f"no Loom tree {tree_id}")
-        self.db = workspace.db
         if self.db.execute("SELECT 1 FROM loom_trees WHERE id = ?", (tree_id,)).fetchone() is None:
             raise NotFoundError(f"no Loom tree {tree_id}")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The calling thread's connection (a tree is shared by the web app's threads)."""
+        return self.workspace.db
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -296,6 +312,7 @@ class Tree:
         generation: dict[str, Any] | None = None,
         tokens: list[StoredToken] | None = None,
     ) -> Node:
+        _check_length(text, "the new node")
         with self.workspace.transaction() as tx:
             self._live(tx, parent_id)
             node_id = self._insert_child(tx, parent_id, text, source, model, generation, tokens)
@@ -303,12 +320,13 @@ class Tree:
 
     def edit(self, node_id: int, text: str) -> Node:
         """Replace the node's text, keeping the old text in its history."""
-        node = self.node(node_id)
-        if text == node.text:
-            return node
-        now = time.time()
-        source = "mixed" if node.source in ("AI", "mixed") else node.source
+        _check_length(text, f"node {node_id}")
         with self.workspace.transaction() as tx:
+            node = self.node(node_id)
+            if text == node.text:
+                return node
+            source = "mixed" if node.source in ("AI", "mixed") else node.source
+            now = time.time()
             tx.execute(
                 "INSERT INTO loom_node_history(node_id, text, changed_at) VALUES (?, ?, ?)",
                 (node_id, node.text, node.modified_at),
@@ -333,57 +351,28 @@ class Tree:
         Refused when the node has siblings: they continue the parent's text as it is now, and the
         merge would put the node's text in front of them.
         """
-        node = self.node(node_id)
-        if node.parent_id is None:
-            raise AutoalignError("the root has no parent to merge with")
-        parent = self.node(node.parent_id)
-        if parent.child_count > 1:
-            raise AutoalignError(
-                f"node {node_id} has {parent.child_count - 1} sibling(s); merging would change their text."
-                " Move or delete them first."
-            )
-        now = time.time()
-        tokens = parent.tokens + node.tokens if parent.tokens is not None and node.tokens is not None else None
-        source = parent.source if parent.source == node.source else "mixed"
         with self.workspace.transaction() as tx:
-            tx.execute(
-                "UPDATE loom_nodes SET text = ?, tokens = ?, source = ?, modified_at = ? WHERE id = ?",
-                (parent.text + node.text, _json(tokens), source, now, parent.id),
-            )
-            tx.execute("UPDATE loom_nodes SET parent_id = ? WHERE parent_id = ?", (parent.id, node_id))
-            tx.execute(
-                "UPDATE loom_tags SET node_id = ? WHERE node_id = ? AND tag NOT IN"
-                " (SELECT tag FROM loom_tags WHERE node_id = ?)",
-                (parent.id, node_id, parent.id),
-            )
-            tx.execute("UPDATE loom_chapters SET node_id = ? WHERE node_id = ?", (parent.id, node_id))
-            tx.execute("DELETE FROM loom_nodes WHERE id = ?", (node_id,))
-            tx.execute(
-                "UPDATE loom_trees SET current_id = ? WHERE id = ? AND current_id = ?", (parent.id, self.id, node_id)
-            )
-            tx.execute(
-                "UPDATE loom_trees SET hoisted_id = ? WHERE id = ? AND hoisted_id = ?", (parent.id, self.id, node_id)
-            )
-            self._touch(tx)
-        return self.node(parent.id)
+            parent_id = self._merge_into_parent(tx, node_id)
+        return self.node(parent_id)
 
     def merge_with_child(self, node_id: int) -> Node:
         """Merge the node's only child into it."""
-        children = self.children(node_id, limit=2)
-        if len(children) != 1:
-            raise AutoalignError(f"node {node_id} has {self.node(node_id).child_count} children; merging needs one")
-        return self.merge_with_parent(children[0].id)
+        with self.workspace.transaction() as tx:
+            children = self.children(node_id, limit=2)
+            if len(children) != 1:
+                raise AutoalignError(f"node {node_id} has {self.node(node_id).child_count} children; merging needs one")
+            self._merge_into_parent(tx, children[0].id)
+        return self.node(node_id)
 
     def reparent(self, node_id: int, new_parent_id: int, *, position: int | None = None) -> Node:
         """Move the node (with its subtree) under another parent, last or at ``position``."""
-        node = self.node(node_id)
-        if node.parent_id is None:
-            raise AutoalignError("the root cannot be moved")
-        self.node(new_parent_id)
-        ancestors = {row[0] for row in self.db.execute(f"{_ANCESTORS} SELECT id FROM up", (new_parent_id,))}
-        if node_id in ancestors:
-            raise AutoalignError(f"cannot move node {node_id} under its own descendant {new_parent_id}")
         with self.workspace.transaction() as tx:
+            if self.node(node_id).parent_id is None:
+                raise AutoalignError("the root cannot be moved")
+            self.node(new_parent_id)
+            ancestors = {row[0] for row in tx.execute(f"{_ANCESTORS} SELECT id FROM up", (new_parent_id,))}
+            if node_id in ancestors:
+                raise AutoalignError(f"cannot move node {node_id} under its own descendant {new_parent_id}")
             if position is None:
                 position = self._next_position(tx, new_parent_id)
             else:
@@ -400,10 +389,10 @@ class Tree:
 
     def delete(self, node_id: int) -> Deletion:
         """Hide the node and its subtree; :meth:`undo_delete` brings them back."""
-        node = self.node(node_id)
-        if node.parent_id is None:
-            raise AutoalignError("the root cannot be deleted; delete the tree instead")
         with self.workspace.transaction() as tx:
+            node = self.node(node_id)
+            if node.parent_id is None:
+                raise AutoalignError("the root cannot be deleted; delete the tree instead")
             cursor = tx.execute(
                 "INSERT INTO loom_deletions(tree_id, node_id, parent_id, position, deleted_at) VALUES (?, ?, ?, ?, ?)",
                 (self.id, node_id, node.parent_id, node.position, time.time()),
@@ -429,10 +418,10 @@ class Tree:
         if deletion_id is not None:
             query += " AND id = ?"
             params += (deletion_id,)
-        row = self.db.execute(query + " ORDER BY id DESC LIMIT 1", params).fetchone()
-        if row is None:
-            raise NotFoundError("nothing to undo" if deletion_id is None else f"no deletion {deletion_id} to undo")
         with self.workspace.transaction() as tx:
+            row = tx.execute(query + " ORDER BY id DESC LIMIT 1", params).fetchone()
+            if row is None:
+                raise NotFoundError("nothing to undo" if deletion_id is None else f"no deletion {deletion_id} to undo")
             count = tx.execute("UPDATE loom_nodes SET deleted = NULL WHERE deleted = ?", (row[0],)).rowcount
             tx.execute("UPDATE loom_deletions SET undone = 1 WHERE id = ?", (row[0],))
             self._touch(tx)
@@ -442,40 +431,40 @@ class Tree:
         tag = tag.strip()
         if not tag:
             raise AutoalignError("a tag cannot be empty")
-        self.node(node_id)
         with self.workspace.transaction() as tx:
+            self.node(node_id)
             tx.execute("INSERT OR IGNORE INTO loom_tags(node_id, tag) VALUES (?, ?)", (node_id, tag))
             self._touch(tx)
         return self.node(node_id)
 
     def untag(self, node_id: int, tag: str) -> Node:
-        self.node(node_id)
         with self.workspace.transaction() as tx:
+            self.node(node_id)
             tx.execute("DELETE FROM loom_tags WHERE node_id = ? AND tag = ?", (node_id, tag))
             self._touch(tx)
         return self.node(node_id)
 
     def set_notes(self, node_id: int, notes: str) -> Node:
-        self.node(node_id)
         with self.workspace.transaction() as tx:
+            self.node(node_id)
             tx.execute("UPDATE loom_nodes SET notes = ? WHERE id = ?", (notes, node_id))
             self._touch(tx)
         return self.node(node_id)
 
     def set_overrides(self, node_id: int, overrides: dict[str, Any] | None) -> Node:
         """Settings for the node's subtree that replace the tree's (None removes them)."""
-        self.node(node_id)
         if overrides:
             check_overrides(overrides)
         with self.workspace.transaction() as tx:
+            self.node(node_id)
             tx.execute("UPDATE loom_nodes SET overrides = ? WHERE id = ?", (_json(overrides or None), node_id))
             self._touch(tx)
         return self.node(node_id)
 
     def update_settings(self, **changes: Any) -> LoomSettings:
         """Change tree-wide settings; unknown names or bad values are refused whole."""
-        settings = self.settings.merged(changes)
         with self.workspace.transaction() as tx:
+            settings = self.settings.merged(changes)
             tx.execute("UPDATE loom_trees SET settings = ? WHERE id = ?", (settings.model_dump_json(), self.id))
             self._touch(tx)
         return settings
@@ -486,8 +475,8 @@ class Tree:
             self._touch(tx)
 
     def add_chapter(self, node_id: int, title: str) -> Chapter:
-        self.node(node_id)
         with self.workspace.transaction() as tx:
+            self.node(node_id)
             uid = new_uid()
             cursor = tx.execute(
                 "INSERT INTO loom_chapters(tree_id, uid, node_id, title) VALUES (?, ?, ?, ?)",
@@ -508,16 +497,16 @@ class Tree:
 
     def go_to(self, node_id: int) -> Node:
         """Make the node the current one (what the reader shows and generation starts from)."""
-        node = self.node(node_id)
         with self.workspace.transaction() as tx:
+            node = self.node(node_id)
             tx.execute("UPDATE loom_trees SET current_id = ? WHERE id = ?", (node_id, self.id))
         return node
 
     def hoist(self, node_id: int | None) -> None:
         """Show the tree view from ``node_id`` down (None: from the root again)."""
-        if node_id is not None:
-            self.node(node_id)
         with self.workspace.transaction() as tx:
+            if node_id is not None:
+                self.node(node_id)
             tx.execute("UPDATE loom_trees SET hoisted_id = ? WHERE id = ?", (node_id, self.id))
 
     def walk(self, node_id: int | None = None, *, rng: random.Random | None = None) -> Node:
@@ -545,17 +534,17 @@ class Tree:
         A token inside the node splits it first, so the alternatives continue the text before the
         token; the original token and what followed it stay, as the first child.
         """
-        node = self.node(node_id)
-        if not node.tokens:
-            raise AutoalignError(f"node {node_id} has no token probabilities (only generated, unedited nodes do)")
-        if not 0 <= token_index < len(node.tokens):
-            raise AutoalignError(f"node {node_id} has tokens 0 to {len(node.tokens) - 1}, not {token_index}")
-        chosen = node.tokens[token_index]
-        alternatives = [(alt, logprob) for alt, logprob in chosen[2] if alt != chosen[0]]
-        if not alternatives:
-            raise AutoalignError("the model gave no alternatives for that token")
-        start = token_offsets(node.tokens)[token_index]
         with self.workspace.transaction() as tx:
+            node = self.node(node_id)
+            if not node.tokens:
+                raise AutoalignError(f"node {node_id} has no token probabilities (only generated, unedited nodes do)")
+            if not 0 <= token_index < len(node.tokens):
+                raise AutoalignError(f"node {node_id} has tokens 0 to {len(node.tokens) - 1}, not {token_index}")
+            chosen = node.tokens[token_index]
+            alternatives = [(alt, logprob) for alt, logprob in chosen[2] if alt != chosen[0]]
+            if not alternatives:
+                raise AutoalignError("the model gave no alternatives for that token")
+            start = token_offsets(node.tokens)[token_index]
             if start == 0:
                 if node.parent_id is None:
                     raise AutoalignError("the root's first token has nowhere to branch from")
@@ -673,6 +662,39 @@ class Tree:
         self._touch(tx)
         return node_id
 
+    def _merge_into_parent(self, tx: sqlite3.Connection, node_id: int) -> int:
+        """Merge the node into its parent inside ``tx`` (see :meth:`merge_with_parent`); returns the parent."""
+        node = self.node(node_id)
+        if node.parent_id is None:
+            raise AutoalignError("the root has no parent to merge with")
+        parent = self.node(node.parent_id)
+        if parent.child_count > 1:
+            raise AutoalignError(
+                f"node {node_id} has {parent.child_count - 1} sibling(s); merging would change their text."
+                " Move or delete them first."
+            )
+        _check_length(parent.text + node.text, f"the merge of node {node_id} into {parent.id}")
+        tokens = parent.tokens + node.tokens if parent.tokens is not None and node.tokens is not None else None
+        source = parent.source if parent.source == node.source else "mixed"
+        tx.execute(
+            "UPDATE loom_nodes SET text = ?, tokens = ?, source = ?, modified_at = ? WHERE id = ?",
+            (parent.text + node.text, _json(tokens), source, time.time(), parent.id),
+        )
+        tx.execute("UPDATE loom_nodes SET parent_id = ? WHERE parent_id = ?", (parent.id, node_id))
+        tx.execute(
+            "UPDATE loom_tags SET node_id = ? WHERE node_id = ? AND tag NOT IN"
+            " (SELECT tag FROM loom_tags WHERE node_id = ?)",
+            (parent.id, node_id, parent.id),
+        )
+        tx.execute("UPDATE loom_chapters SET node_id = ? WHERE node_id = ?", (parent.id, node_id))
+        tx.execute("DELETE FROM loom_nodes WHERE id = ?", (node_id,))
+        for column in ("current_id", "hoisted_id"):
+            tx.execute(
+                f"UPDATE loom_trees SET {column} = ? WHERE id = ? AND {column} = ?", (parent.id, self.id, node_id)
+            )
+        self._touch(tx)
+        return parent.id
+
     def _split(self, tx: sqlite3.Connection, node_id: int, offset: int) -> int:
         node = self.node(node_id)
         if not 0 < offset < len(node.text):
@@ -725,6 +747,7 @@ def insert_tree(workspace: Workspace, data: TreeData, *, settings: LoomSettings)
         history_rows: list[tuple[int, str, float]] = []
         tag_rows: list[tuple[int, str]] = []
         for node in data.nodes:
+            _check_length(node.text, f"node {node.uid!r}" if node.parent_uid is not None else "the root")
             parent_id = id_of[node.parent_uid] if node.parent_uid is not None else None
             position = positions.get(parent_id, 0) if parent_id is not None else 0
             if parent_id is not None:

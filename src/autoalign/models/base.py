@@ -17,11 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoalign.errors import AutoalignError
-
-
-class ModelError(AutoalignError):
-    """A model could not be loaded or reached, or answered with something unusable."""
+from autoalign.errors import ModelError
 
 
 class Sampling(BaseModel):

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from autoalign.assist import Assistant
-from autoalign.errors import AutoalignError, NotFoundError
+from autoalign.errors import AutoalignError
 from autoalign.library import Library
 from autoalign.loom import Loom
 from autoalign.web import routes_assist, routes_discover, routes_library, routes_loom, security
@@ -37,13 +37,9 @@ def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     def home() -> RedirectResponse:
         return RedirectResponse(NAV[0].path, status_code=303)
 
-    @app.exception_handler(NotFoundError)
-    def not_found(request: Request, exc: NotFoundError) -> Response:
-        return error_response(request, 404, str(exc))
-
     @app.exception_handler(AutoalignError)
     def user_error(request: Request, exc: AutoalignError) -> Response:
-        return error_response(request, 400, str(exc))
+        return error_response(request, exc.http_status, str(exc))
 
     @app.exception_handler(RequestValidationError)
     def invalid_input(request: Request, exc: RequestValidationError) -> Response:

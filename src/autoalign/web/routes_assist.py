@@ -114,10 +114,6 @@ def session_url(session_id: int) -> str:
     return f"/assist/duck/{session_id}"
 
 
-def error_status(exc: AutoalignError) -> int:
-    return 404 if isinstance(exc, NotFoundError) else 400
-
-
 @dataclass(frozen=True, slots=True)
 class FormState:
     """A form of the assistants' page as the user left it, with the message that refused it."""
@@ -158,7 +154,7 @@ def run_form(
     try:
         result = run()
     except AutoalignError as exc:
-        state = FormState(form, str(exc), values, error_status(exc))
+        state = FormState(form, str(exc), values, exc.http_status)
         return assist_page(request, assistant, state)
     return RedirectResponse(result_url(result.id), status_code=303)
 
@@ -267,7 +263,7 @@ def duck_form(
         raise  # an unknown session: the 404 page, there is no conversation to show the text in
     except AutoalignError as exc:
         current = assistant.session(session) if session is not None else None
-        return duck_page(request, assistant, current, text=text, error=str(exc), status=400)
+        return duck_page(request, assistant, current, text=text, error=str(exc), status=exc.http_status)
     return RedirectResponse(f"{session_url(session_id)}#latest", status_code=303)
 
 

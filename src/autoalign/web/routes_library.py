@@ -163,7 +163,7 @@ def add_documents(
 def embed_pending(library: LibraryDep) -> RedirectResponse:
     """Start (or find) the background embedding job; the library page then follows its progress."""
     pid = library.embed_in_background()
-    return RedirectResponse(f"/library?embed={pid}", status_code=303)
+    return RedirectResponse(f"/library?embed={pid or 0}", status_code=303)  # 0: nothing to embed
 
 
 @router.get("/library/doc/{uid:path}", response_class=HTMLResponse)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode, urlsplit
@@ -34,6 +35,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_log = logging.getLogger("autoalign.web")
 
 
 def session_cookie(token: str) -> str:
@@ -117,6 +119,12 @@ def install(app: FastAPI, token: str | None) -> None:
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = _check(request, token) or await call_next(request)
+        try:
+            response = _check(request, token) or await call_next(request)
+        except Exception:
+            # A bug. Answered here rather than by Starlette's last-resort handler, so that the 500
+            # page carries the same headers as every other; the traceback goes to the log only.
+            _log.exception("%s %s failed", request.method, request.url.path)
+            response = error_response(request, 500, "something went wrong in the workbench; its log has the details")
         response.headers.update(SECURITY_HEADERS)
         return response

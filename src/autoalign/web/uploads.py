@@ -21,6 +21,9 @@ from autoalign.library import MAX_UPLOAD_BYTES, IngestReport, Library, ParseIssu
 
 #: Summaries kept; an older key shows "no longer available" instead of its summary.
 KEEP = 32
+#: How long an upload waits while another process (a `library add` in a terminal) writes the search
+#: index; after that the summary says so and the file can be sent again. A page should not hang longer.
+UPLOAD_WAIT_S = 20.0
 _LINE_SUFFIX = re.compile(r":\d+$")
 
 
@@ -73,7 +76,7 @@ def add_file(library: Library, upload: UploadFile) -> FileOutcome:
     other files of the same upload still go in."""
     name = upload.filename or "unnamed file"
     try:
-        return FileOutcome(name, report=library.add_upload(name, read_upload(upload)))
+        return FileOutcome(name, report=library.add_upload(name, read_upload(upload), wait_s=UPLOAD_WAIT_S))
     except AutoalignError as exc:
         return FileOutcome(name, error=str(exc))
 

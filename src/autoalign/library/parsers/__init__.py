@@ -45,6 +45,9 @@ def iter_path(path: Path) -> Iterator[SourceDocument | ParseIssue]:
     """
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():  # found in a folder: the rest of the folder still goes in
+            yield ParseIssue(str(path), "a symbolic link to nothing (or to itself); skipped")
+            return
         raise AutoalignError(f"{path}: no such file or folder")
     if path.is_dir():
         for file in iter_files(path):

@@ -113,6 +113,8 @@ def read_tree_bytes(data: bytes, *, title: str = "", format: str = "auto") -> li
         if "UTF-8" in str(exc):
             raise LoomFormatError(f"not UTF-8 text ({_utf8_problem(data)}), so not a Loom tree file") from None
         raise LoomFormatError(f"not JSON ({exc}), so not a Loom tree file") from None
+    except jsonio.RepeatedKeyError as exc:
+        raise LoomFormatError(f"{exc}, so one of its values would be lost; a tree file names each key once") from None
     return parse_tree(obj, format, title=title)
 
 

@@ -8,27 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoalign.errors import AutoalignError
-from autoalign.loom.records import NodeData
+from autoalign.errors import AutoalignError, LoomFormatError
+from autoalign.loom.records import MAX_NODE_CHARS, NodeData
 from autoalign.loom.settings import LoomSettings, parse_settings
 
 #: Largest tree file read: the biggest real Loom trees are a few MB, so 512 MiB is far beyond any
 #: honest file while still bounding the memory an import takes (the parsed JSON is several times larger).
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
-#: Longest text of one node (and of one note or one earlier version of it): ten million characters,
-#: a few novels. A node is one continuation; anything bigger is a broken or hostile file, and would
-#: make every path through it slow to show and to send to a model.
-MAX_NODE_CHARS = 10_000_000
-
-
 #: The key of ``TreeData.extra`` where importers record the format (and shape) a tree was read from,
 #: so that export knows which kept keys belong to which format.
 IMPORTED_FROM = "imported_from"
-
-
-class LoomFormatError(AutoalignError):
-    """A tree file cannot be imported (or a tree cannot be written in the format asked for)."""
 
 
 def check_text(value: Any, what: str) -> str:

@@ -8,10 +8,14 @@ The fallback keeps orjson doing all the parsing and printing. A container is *de
 safe number of levels nest inside it; deep containers are handled one at a time, each with its deep
 children swapped for unique marker strings, so that orjson only ever sees shallow documents. The
 deep containers form a chain or tree that is walked with an explicit stack, never by recursion.
+
+orjson keeps the last value of a key that an object repeats; a second pass with Python's ``json``
+refuses such documents, since in a tree file the lost value is a node.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -28,18 +32,46 @@ _NEXT_BRACKET = re.compile(rb'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[
 _OPENERS = b"[{"
 
 
+class RepeatedKeyError(ValueError):
+    """An object of the document names one key twice, so one of its values would be lost."""
+
+
 def loads(data: bytes | str) -> Any:
     """Parse a JSON document of any depth.
 
     Raises:
         orjson.JSONDecodeError (a ``ValueError``): the document is not valid JSON.
+        RepeatedKeyError (a ``ValueError``): an object repeats a key.
     """
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         if "depth limit" not in str(exc):
             raise
+    else:
+        try:
+            _refuse_repeated_keys(data)
+            return value
+        except RecursionError:  # deeper than Python's json goes: checked span by span instead
+            pass
     return _loads_deep(data.encode() if isinstance(data, str) else data)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise RepeatedKeyError(f"the key {key[:80]!r} appears twice in one object")
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs means one repeats")
+
+
+def _refuse_repeated_keys(valid: bytes | str) -> None:
+    """Raise RepeatedKeyError if an object of ``valid`` (a document orjson has parsed) repeats a key."""
+    json.loads(valid, object_pairs_hook=_unique)
 
 
 def dumps(value: Any) -> bytes:
@@ -95,7 +127,10 @@ def _parse_span(data: bytes, span: _Span, marker: str) -> Any:
         parts += [data[at:child_start], orjson.dumps(f"{marker}{index}")]
         at = child_end
     parts.append(data[at:end])
-    return orjson.loads(b"".join(parts))
+    text = b"".join(parts)
+    value = orjson.loads(text)
+    _refuse_repeated_keys(text)
+    return value
 
 
 def _deep_spans(data: bytes) -> list[_Span]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 from autoalign.errors import NotFoundError
 from autoalign.loom.records import NodeData, TreeData
+from autoalign.markup import inert_markdown
 
 #: Deepest indentation of the outline; no reader follows more levels than this by eye.
 MAX_INDENT = 40
@@ -20,10 +21,10 @@ MAX_INDENT = 40
 
 def to_markdown(data: TreeData, path_uid: str | None = None) -> str:
     """The tree as a nested markdown list under the title, or the path to ``path_uid`` as prose."""
-    heading = f"# {_one_line(data.title) or 'Untitled'}\n\n"
+    heading = f"# {inert_markdown(_one_line(data.title)) or 'Untitled'}\n\n"
     if path_uid is not None:
-        return f"{heading}{path_text(data, path_uid)}\n"
-    return heading + _outline_text(data, lambda tags: " " + " ".join(f"`#{tag}`" for tag in tags), "*(empty)*")
+        return f"{heading}{inert_markdown(path_text(data, path_uid))}\n"
+    return heading + _outline_text(data, _markdown_tags, "*(empty)*", inert_markdown)
 
 
 def to_text(data: TreeData, path_uid: str | None = None) -> str:
@@ -31,7 +32,9 @@ def to_text(data: TreeData, path_uid: str | None = None) -> str:
     if path_uid is not None:
         return path_text(data, path_uid)
     title = _one_line(data.title) or "Untitled"
-    return f"{title}\n{'=' * len(title)}\n\n" + _outline_text(data, lambda tags: f" [{', '.join(tags)}]", "(empty)")
+    return f"{title}\n{'=' * len(title)}\n\n" + _outline_text(
+        data, lambda tags: f" [{', '.join(tags)}]", "(empty)", lambda text: text
+    )
 
 
 def path_text(data: TreeData, uid: str) -> str:
@@ -47,11 +50,14 @@ def path_text(data: TreeData, uid: str) -> str:
     return "".join(reversed(segments))
 
 
-def _outline_text(data: TreeData, show_tags: Callable[[list[str]], str], empty: str) -> str:
+def _outline_text(
+    data: TreeData, show_tags: Callable[[list[str]], str], empty: str, show_text: Callable[[str], str]
+) -> str:
     lines = []
     for level, run in _outline(data):
         # Continuations mostly start with a space or a line break; an entry starts at its first word.
-        body = "".join(node.text + (show_tags(node.tags) if node.tags else "") for node in run).strip() or empty
+        body = "".join(show_text(node.text) + (show_tags(node.tags) if node.tags else "") for node in run)
+        body = body.strip() or empty
         indent = "  " * min(level, MAX_INDENT)
         if level > MAX_INDENT:
             body = f"(level {level}) {body}"
@@ -74,6 +80,11 @@ def _outline(data: TreeData) -> Iterator[tuple[int, list[NodeData]]]:
             run.append(only[0])
         yield level, run
         stack.extend((child, level + 1) for child in reversed(children.get(run[-1].uid, ())))
+
+
+def _markdown_tags(tags: list[str]) -> str:
+    """Tags as code spans, which show their text as written (a ``<`` in one is inert there)."""
+    return " " + " ".join(f"`#{tag}`" for tag in tags)
 
 
 def _one_line(text: str) -> str:
