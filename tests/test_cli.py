@@ -116,17 +116,19 @@ def test_ingest_killed_with_sigkill_resumes_without_duplicates(workspace_path, t
     assert hit.document.uid == "k19999"
 
 
-def test_discover_bench_runs_the_feynman_benchmark(workspace_path, tmp_path):
-    from tests.conftest import SHARED
+def test_the_feynman_benchmark_script_runs_and_summarizes(tmp_path):
+    """``bench/feynman.py`` made the figures of BENCHMARKS.md; it lives with the benchmarks, outside the package."""
+    from tests.conftest import ROOT, SHARED
 
     if not (SHARED / "data" / "feynman" / "FeynmanEquations.csv").is_file():
-        pytest.skip("the Feynman equations are not here; `discover bench` needs ../shared/data/feynman")
+        pytest.skip("the Feynman equations are not here; bench/feynman.py needs ../shared/data/feynman")
     out = tmp_path / "feynman"
     options = ["--systems", "ours", "--noise", "0", "--budget", "10", "--out", str(out)]
-    autoalign(workspace_path, "discover", "bench", "--equations", "I.12.1", "--jobs", "1", *options)
+    script = [sys.executable, str(ROOT / "bench" / "feynman.py")]
+    subprocess.run([*script, "--equations", "I.12.1", "--jobs", "1", *options], check=True, capture_output=True)
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [(r["system"], r["equation"]) for r in records] == [("ours", "I.12.1")]
-    summary = autoalign(workspace_path, "discover", "bench", "--summary", *options).stdout
+    summary = subprocess.run([*script, "--summary", *options], check=True, capture_output=True, text=True).stdout
     assert re.search(r"\| ours +\| 0\.000 +\| 1/1 ", summary), summary
 
 

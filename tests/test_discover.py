@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 import sympy
@@ -312,6 +315,17 @@ def test_cli_fit_prints_the_law_and_exits_3_without_one(tmp_path, workspace_path
     assert nothing.returncode == 3 and "no law found" in nothing.stdout
     missing = autoalign(workspace_path, "discover", "fit", str(path), "--target", "zz", check=False)
     assert missing.returncode == 1 and "no column 'zz'" in missing.stderr and "Traceback" not in missing.stderr
+    # Each fit is a stored run, listed newest first; a refused input stores nothing.
+    assert "stored as discover run 1" in result.stderr
+    listed = autoalign(workspace_path, "discover", "runs", "--json").stdout.splitlines()
+    runs = [json.loads(line) for line in listed]
+    assert [(r["id"], r["kind"], r["status"], r["result"]["found"]) for r in runs] == [
+        (3, "fit", "done", False),
+        (2, "fit", "done", True),
+        (1, "fit", "done", True),
+    ]
+    assert runs[2]["params"]["file"] == "law.csv" and runs[2]["result"]["law"] == "u*v**2"
+    assert runs[2]["result"]["mathml"].startswith("<math")  # the very record the web page stores
 
 
 def test_dimensional_analysis_reduces_the_problem(tmp_path) -> None:
@@ -414,3 +428,7 @@ def test_cli_variables_and_demo(tmp_path, workspace_path) -> None:
     assert all(name in listing.stdout for name in ("piston", "pendulum", "orbits", "circuit", "lens"))
     bad = autoalign(workspace_path, "discover", "demo", "rocket", check=False)
     assert bad.returncode != 0 and "no apparatus 'rocket'" in bad.stderr + bad.stdout
+    listed = autoalign(workspace_path, "discover", "runs").stdout
+    assert re.search(r"2 +│ streams +│ done +│ piston", listed) and re.search(
+        r"1 +│ streams +│ done +│ streams\.csv", listed
+    )

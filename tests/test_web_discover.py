@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 
 import httpx
@@ -296,3 +297,34 @@ def test_the_gallery_is_listed_and_an_unknown_apparatus_is_refused(client):
     assert all(f'<option value="{name}">' in page for name in names)
     refused = client.post("/api/discover/demo", data=DEMO | {"system": "nosuch"})
     assert refused.status_code == 404 and "no apparatus 'nosuch'" in refused.text
+
+
+# -- runs started elsewhere --------------------------------------------------------------------------
+def test_runs_stored_by_the_cli_are_listed_and_shown_by_the_page(client, library, tmp_path):
+    from autoalign.discover.piston import simulate_piston
+
+    law = tmp_path / "pv.csv"
+    law.write_text(LAW_CSV)
+    streams, units = simulate_piston(400, seed=3).to_csv(tmp_path / "bench.csv")
+    folder = str(library.workspace.path)
+    for args in (
+        ["fit", str(law), "--target", "y", "--time", "10"],
+        ["variables", str(streams), "--units", str(units), "--time", "6"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "autoalign", "-w", folder, "discover", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+
+    fit, variables = ok(client.get("/api/discover/runs"))["runs"][1::-1]
+    assert (fit["kind"], fit["params"]["file"], fit["result"]["law"]) == ("fit", "pv.csv", "u*v**2")
+    assert fit["result"]["mathml"].startswith("<math")
+    assert (variables["kind"], variables["params"]["file"], variables["status"]) == ("streams", "bench.csv", "done")
+    assert {v["sensors"] for v in variables["result"]["variables"]} and "check" not in variables["result"]
+    listing = client.get("/discover").text
+    assert "y from pv.csv" in listing and "Summary variables of bench.csv" in listing
+    page = client.get(variables["url"])
+    assert page.status_code == 200 and "<h1>Summary variables of bench.csv" in page.text

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from autoalign.cli import console, err_console
+from autoalign.cli import State, console, err_console
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,10 +28,15 @@ def fit(
     seed: Annotated[int, typer.Option(help="Random seed (row split, search).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="The law and the Pareto front as JSON.")] = False,
 ) -> None:
-    """Find the law ``target = f(other columns)``, checked on held-out rows."""
-    from autoalign.discover import find_law
+    """Find the law ``target = f(other columns)``, checked on held-out rows; stored as a run."""
+    from autoalign.discover import read_csv, read_law_units
 
-    result = find_law(data, target, units_path=units, time_budget_s=time_budget, seed=seed, progress=_say)
+    known = read_law_units(units) if units is not None else None
+    with open_discover() as discover:
+        run, result = discover.fit(
+            read_csv(data), target, units=known, time_budget_s=time_budget, seed=seed, source=data.name, progress=_say
+        )
+    _stored(run)
     if as_json:
         _print_json(result.as_dict())
     else:
@@ -40,8 +45,20 @@ def fit(
         raise typer.Exit(3)
 
 
+def open_discover():
+    from autoalign.discover import Discover
+
+    return Discover.open(State.workspace)
+
+
 def _say(message: str) -> None:
-    err_console.print(f"[dim]{message}[/dim]", highlight=False)
+    err_console.print(Text(message, style="dim"), highlight=False)
+
+
+def _stored(run) -> None:
+    err_console.print(
+        Text(f"stored as discover run {run.id} (autoalign discover runs; the web app's Discover page)", style="dim")
+    )
 
 
 def render_law(result) -> RichTable | Text:
@@ -70,11 +87,16 @@ def variables(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Variables, sensors, formulas and laws as JSON.")] = False,
 ) -> None:
-    """Find the few summary variables in many raw streams, then the law of each dependent one."""
-    from autoalign.discover import discover_streams, read_streams
+    """Find the few summary variables in many raw streams, then the law of each dependent one;
+    stored as a run."""
+    from autoalign.discover import Table, read_streams
 
     matrix, names, known = read_streams(streams, units)
-    result = discover_streams(matrix, names, known, time_budget_s=time_budget, seed=seed, progress=_say)
+    with open_discover() as discover:
+        run, result = discover.variables(
+            Table(names, matrix), known, time_budget_s=time_budget, seed=seed, source=streams.name, progress=_say
+        )
+    _stored(run)
     if as_json:
         _print_json(result.as_dict())
     else:
@@ -102,7 +124,6 @@ def demo(
     """Simulate an apparatus of the gallery (hundreds of imperfect sensors) and rediscover its
     quantities and laws, checked against the truth the simulation kept apart."""
     from autoalign.discover.gallery import APPARATUS, apparatus
-    from autoalign.discover.judge import run_demo
     from autoalign.discover.systems import SYSTEMS
     from autoalign.discover.systems import system as changing_system
 
@@ -124,7 +145,9 @@ def demo(
         _dynamics_demo(changing_system(system).demo(seed=seed, law_finder_s=law_finder_s, streams=streams), as_json)
         return
     chosen = apparatus(system)
-    demo_run = run_demo(chosen, samples, time_budget_s=time_budget, seed=seed, progress=_say)
+    with open_discover() as discover:
+        run, demo_run = discover.demo(system, samples, time_budget_s=time_budget, seed=seed, progress=_say)
+    _stored(run)
     result, verdict = demo_run.result, demo_run.verdict
     if as_json:
         _print_json({"apparatus": chosen.as_dict(), "result": result.as_dict(), "check": verdict.as_dict()})
@@ -250,21 +273,29 @@ def _report_streams(result) -> None:
             console.print(Text.assemble(("in words: ", "bold"), (law.proportionality, "bold green")))
 
 
-#: The Feynman benchmark lives with the other benchmarks in the source checkout, not in the package.
-BENCH_SCRIPT = Path(__file__).resolve().parents[3] / "bench" / "feynman.py"
+@app.command("runs")
+def list_runs(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per run, as the web API gives it.")] = False,
+) -> None:
+    """The stored runs (fits, summary variables, demos), wherever they were started."""
+    with open_discover() as discover:
+        stored = discover.runs(limit)
+    if as_json:
+        sys.stdout.write("".join(orjson.dumps(run.as_dict()).decode() + "\n" for run in stored))
+        return
+    if not stored:
+        console.print("No runs yet: `autoalign discover fit`, `variables` or `demo` store one each.")
+        return
+    table = RichTable("run", "kind", "status", "what", "found")
+    for run in stored:
+        what = run.params.get("system") or run.params.get("file") or ""
+        table.add_row(str(run.id), run.kind, run.status, Text(str(what)), Text(_outcome(run)))
+    console.print(table)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def bench(ctx: typer.Context) -> None:
-    """Run the Feynman benchmark (``bench/feynman.py`` of the source checkout), which made the
-    figures in BENCHMARKS.md; its options pass through (``autoalign discover bench -- --help``)."""
-    import subprocess
-
-    from autoalign.errors import AutoalignError
-
-    if not BENCH_SCRIPT.is_file():
-        raise AutoalignError(
-            f"the benchmark script is not here ({BENCH_SCRIPT}): it ships with the source checkout, "
-            "not with an installed package; run it from a clone of the project"
-        )
-    raise typer.Exit(subprocess.call([sys.executable, str(BENCH_SCRIPT), *ctx.args]))
+def _outcome(run) -> str:
+    if run.status != "done" or run.result is None:
+        return run.error or run.status
+    laws = [run.result] if run.kind == "fit" else run.result.get("laws", [])
+    return "; ".join(f"{law['target']} = {law['law']}" if law["found"] else "no law found" for law in laws) or "no law"

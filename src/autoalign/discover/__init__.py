@@ -21,6 +21,7 @@ from autoalign.discover.variables import SummaryVariables, find_summary_variable
 
 __all__ = [
     "DataError",
+    "Discover",
     "Law",
     "LawFinder",
     "LawResult",
@@ -30,9 +31,9 @@ __all__ = [
     "SummaryVariables",
     "Table",
     "discover_streams",
-    "find_law",
     "find_summary_variables",
     "read_csv",
+    "read_law_units",
     "read_streams",
 ]
 
@@ -254,19 +255,12 @@ def read_streams(path: Path, units_path: Path | None = None) -> tuple[np.ndarray
     return table.values, table.names, units
 
 
-def find_law(
-    data: Path,
-    target: str,
-    *,
-    units_path: Path | None = None,
-    time_budget_s: float = 60.0,
-    seed: int = 0,
-    progress: Callable[[str], None] | None = None,
-) -> LawResult:
-    """``discover fit``: read a CSV (and a units TOML), then :func:`fit_table`."""
-    units = None
-    if units_path is not None:
-        from autoalign.discover.units import read_units_file
+def read_law_units(path: Path) -> dict[str, str]:
+    """A units TOML for ``discover fit``: each column's SI dimension, as the law finder takes it."""
+    from autoalign.discover.units import read_units_file
 
-        units = {name: str(dimension) for name, dimension in read_units_file(units_path).items()}
-    return fit_table(read_csv(data), target, units=units, time_budget_s=time_budget_s, seed=seed, progress=progress)
+    return {name: str(dimension) for name, dimension in read_units_file(path).items()}
+
+
+# Last: the capability uses the functions above (a run of it is one of them, stored).
+from autoalign.discover.workbench import Discover  # noqa: E402

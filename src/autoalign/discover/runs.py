@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -35,6 +35,8 @@ Status = Literal["running", "done", "failed", "interrupted"]
 Progress = Callable[[str], None]
 #: The work of a run: given the progress callback, returns the result to store (JSON-able).
 Work = Callable[[Progress], dict[str, Any]]
+
+T = TypeVar("T")
 
 UNEXPECTED = "the run failed unexpectedly; the server log has the details"
 
@@ -83,6 +85,28 @@ def start(workspace: Workspace, kind: Kind, params: dict[str, Any], work: Work) 
     return get(workspace, outcome)
 
 
+def run_here(
+    workspace: Workspace, kind: Kind, params: dict[str, Any], work: Callable[[Progress], T], record: Callable[[T], dict]
+) -> tuple[Run, T]:
+    """Do ``work`` in this thread (the CLI's way), stored as :func:`start` stores it; returns the
+    stored run and what the work returned, for a caller that shows more than the stored record.
+
+    Raises what the work raised (a failure stays stored as the run's error, as from the page).
+    """
+    kept: list[T] = []
+
+    def stored(progress: Progress) -> dict[str, Any]:
+        kept.append(work(progress))
+        return record(kept[0])
+
+    handoff: queue.SimpleQueue[int | Exception] = queue.SimpleQueue()
+    _drive(workspace, kind, params, stored, handoff, reraise=True)
+    outcome = handoff.get()
+    if isinstance(outcome, Exception):
+        raise outcome
+    return get(workspace, outcome), kept[0]
+
+
 def running_here(workspace: Workspace) -> int:
     """Runs of ``workspace`` that threads of this process are doing now."""
     with _active_lock:
@@ -104,10 +128,17 @@ def recent(workspace: Workspace, limit: int = 50) -> list[Run]:
 
 # -- the thread --------------------------------------------------------------------------------------
 def _drive(
-    workspace: Workspace, kind: Kind, params: dict[str, Any], work: Work, handoff: queue.SimpleQueue[int | Exception]
+    workspace: Workspace,
+    kind: Kind,
+    params: dict[str, Any],
+    work: Work,
+    handoff: queue.SimpleQueue[int | Exception],
+    *,
+    reraise: bool = False,
 ) -> None:
     """Do the work, storing the run from its first message on; the caller of :func:`start` waits on
-    ``handoff`` for the run's id, or for what the work raised before the run existed."""
+    ``handoff`` for the run's id, or for what the work raised before the run existed. A failure of
+    a stored run is stored; with ``reraise`` (a caller in this thread) it is raised too."""
     run_id: int | None = None
 
     def say(message: str | None) -> None:
@@ -130,8 +161,11 @@ def _drive(
         elif isinstance(exc, AutoalignError):
             _end(workspace, run_id, "failed", error=str(exc))
         else:
-            log.exception("discover run %s failed", run_id)
+            if not reraise:
+                log.exception("discover run %s failed", run_id)
             _end(workspace, run_id, "failed", error=UNEXPECTED)
+        if reraise:
+            raise
         return
     assert run_id is not None  # say() has stored the run by now: the work's first message, or say(None) above
     _end(workspace, run_id, "done", result=result)

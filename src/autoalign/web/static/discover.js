@@ -370,7 +370,9 @@
     );
     const body = el("tbody");
     for (const v of variables) {
-      const cells = [v.name, v.units || "unknown", String(v.sensors), r2(v.quality), counts(v.measures), members(v)];
+      // What the sensors really measure is known only for a simulated apparatus (a demo).
+      const measures = v.measures ? counts(v.measures) : "not known";
+      const cells = [v.name, v.units || "unknown", String(v.sensors), r2(v.quality), measures, members(v)];
       body.append(row(cells));
     }
     table.append(body);
@@ -383,7 +385,9 @@
     const irrelevant = el("p", "discover-irrelevant");
     const lone = result.irrelevant_sensors;
     irrelevant.append(el("strong", "", `Irrelevant sensors (${lone.length}): `), lone.join(", ") || "none");
-    if (lone.length) irrelevant.append(` — they really measure: ${counts(result.irrelevant_measure)}.`);
+    if (lone.length && result.irrelevant_measure) {
+      irrelevant.append(` — they really measure: ${counts(result.irrelevant_measure)}.`);
+    }
     section.append(irrelevant);
     return section;
   }
