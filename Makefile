@@ -27,8 +27,9 @@ run: setup
 test: setup chromium
 	$(BIN)/pytest -q
 
+# No model loaded, no browser: the logic, the parsers, SQLite, the CLI and the web app without models.
 test-fast: setup
-	$(BIN)/pytest -q -m "not slow and not browser"
+	$(BIN)/pytest -q -m "not slow and not browser and not model"
 
 bench: setup
 	$(BIN)/python bench/run_all.py

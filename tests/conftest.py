@@ -13,6 +13,17 @@ SHARED = ROOT.parent / "shared"
 SHARED_CORPUS = SHARED / "data" / "corpus"
 
 
+#: Fixtures that load a real model: a test using any of them (even through another fixture) is
+#: marked ``model``, which ``make test-fast`` leaves out.
+MODEL_FIXTURES = frozenset({"minilm", "gemma", "llama_server", "onnx_embedder", "torch_embedder"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path_factory, monkeypatch):
     """No test reads the developer's own config or default workspace."""

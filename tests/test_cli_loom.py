@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import FIXTURES
 from tests.test_cli import autoalign
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_new_gen_show_tag_export_import(workspace_path, tmp_path):
     created = autoalign(workspace_path, "loom", "new", "The hardest part of alignment is")
     assert "tree 1" in created.stdout and "root node 1" in created.stdout

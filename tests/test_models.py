@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from autoalign.config import ConfigError, ModelProfile, Settings, load_settings
+from autoalign.errors import InputError
 from autoalign.models import DoneEvent, ModelError, Sampling, Token, TokenEvent, get_model
 from autoalign.models.base import ChatMessage
 from autoalign.models.llama_cpp import LlamaCppModel
@@ -95,6 +96,7 @@ def test_embedded_counts_tokens_and_refuses_chat(gemma) -> None:
         list(gemma.chat([ChatMessage("user", "hi")], Sampling()))
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_prompt_longer_than_the_context_is_refused(tmp_path: Path) -> None:
     from autoalign.models.llama_cpp import embedded_model_path
 
@@ -106,6 +108,7 @@ def test_prompt_longer_than_the_context_is_refused(tmp_path: Path) -> None:
         small.close()
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_missing_and_corrupt_gguf_say_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
         LlamaCppModel(tmp_path / "absent.gguf")
@@ -126,8 +129,11 @@ def test_profiles_from_config(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, env={})
     assert settings.models.profile()[0] == "remote"
     assert settings.models.profile("embedded")[1].backend == "llama"
-    with pytest.raises(ConfigError, match="no model profile 'nope'.*embedded, remote"):
-        settings.models.profile("nope")
+    with pytest.raises(InputError, match="no model profile 'nope'.*embedded, remote"):
+        settings.models.profile("nope")  # asked for by name: the asker's to fix (a 400 on the web)
+    misconfigured = settings.models.model_copy(update={"default": "ghost"})
+    with pytest.raises(ConfigError, match="no model profile 'ghost'"):
+        misconfigured.profile()  # the configured default: the configuration's to fix
 
 
 def test_get_model_loads_once(gemma) -> None:

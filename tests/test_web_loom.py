@@ -76,6 +76,7 @@ def test_tree_lifecycle(client):
 
 
 # -- generation --------------------------------------------------------------------------------------
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_generation_streams_tokens_then_stores_children(client):
     tree = new_tree(client)
     events = generate(client, tree, tree["root_id"], QUICK)
@@ -105,6 +106,7 @@ def test_generation_streams_tokens_then_stores_children(client):
     assert state(client, tree)["path"][0]["child_count"] == 2
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_cancel_stops_the_model_within_a_token_or_so(client):
     tree = new_tree(client)
     url = f"/api/loom/trees/{tree['id']}/nodes/{tree['root_id']}/generate"
@@ -130,6 +132,7 @@ def test_cancel_stops_the_model_within_a_token_or_so(client):
     assert client.post(f"/api/loom/generations/{started['generation']}/cancel").status_code == 404
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_a_client_that_goes_away_stops_the_model(client, base_url):
     tree = new_tree(client)
     url = f"{base_url}/api/loom/trees/{tree['id']}/nodes/{tree['root_id']}/generate"
@@ -149,6 +152,7 @@ def test_a_client_that_goes_away_stops_the_model(client, base_url):
     assert len(full["tokens"]) <= received + 3, "the model ran on after the client left"
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 @pytest.mark.parametrize(
     ("failure", "message"),
     [
@@ -296,6 +300,7 @@ def test_delete_undo_reparent_hoist_and_walk(client):
     assert state(client, tree)["path"][-1]["id"] == walked["id"]
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_branch_at_token_makes_a_node_per_alternative(client):
     tree = new_tree(client)
     events = generate(client, tree, tree["root_id"], {**QUICK, "n": 1})
@@ -310,6 +315,7 @@ def test_branch_at_token_makes_a_node_per_alternative(client):
     assert {n["parent_id"] for n in made} == {node["id"]}
 
 
+@pytest.mark.model  # loads the embedded model in the app or the CLI
 def test_path_sends_tokens_only_for_its_deepest_nodes(client, monkeypatch):
     monkeypatch.setattr("autoalign.web.routes_loom.PATH_TOKEN_NODES", 1)
     tree = new_tree(client)

@@ -13,7 +13,7 @@ from autoalign.embed.base import Embedder
 from autoalign.embed.ray_map import embed_on_ray
 from autoalign.errors import ConfigError
 
-__all__ = ["BACKENDS", "Embedder", "embed_on_ray", "get_embedder"]
+__all__ = ["BACKENDS", "Embedder", "embed_on_ray", "embedder_name", "get_embedder"]
 
 
 def _minilm(settings: EmbedSettings) -> Embedder:
@@ -31,6 +31,18 @@ def _openai(settings: EmbedSettings) -> Embedder:
 
 #: Constructors by the name that ``embed.backend`` selects.
 BACKENDS: dict[str, Callable[[EmbedSettings], Embedder]] = {"minilm": _minilm, "openai": _openai}
+
+
+def embedder_name(settings: EmbedSettings) -> str:
+    """The name the configured embedder stores its vectors under, known without loading it
+    (a count of pending passages, or whether any vectors exist, needs no model)."""
+    if settings.backend == "minilm":
+        from autoalign.embed.minilm import NAME
+
+        return NAME
+    if settings.backend == "openai":
+        return f"openai:{settings.model}"
+    return get_embedder(settings).name  # an unknown backend: the error says which ones exist
 
 
 def get_embedder(settings: EmbedSettings) -> Embedder:

@@ -110,6 +110,15 @@ class Library(Capability):
                 self._embedder = get_embedder(self.settings.embed)
             return self._embedder
 
+    @property
+    def embedder_name(self) -> str:
+        """The configured embedder's name, without loading its model when it is not loaded yet."""
+        if self._embedder is not None:
+            return self._embedder.name
+        from autoalign.embed import embedder_name
+
+        return embedder_name(self.settings.embed)
+
     # -- building --------------------------------------------------------------------------------
     def add(
         self,
@@ -273,7 +282,7 @@ class Library(Capability):
         """Chunks without a vector from the configured embedder (a count: the status page polls it)."""
         return self.workspace.db.execute(
             "SELECT (SELECT count(*) FROM chunks) - (SELECT count(*) FROM embeddings WHERE embedder = ?)",
-            (self.embedder.name,),
+            (self.embedder_name,),
         ).fetchone()[0]
 
     def close(self) -> None:
@@ -295,7 +304,7 @@ class Library(Capability):
     def _vectors(self) -> VectorStore | None:
         """The vectors of the configured embedder, if it has embedded anything."""
         if self._vector_store is None:
-            self._vector_store = VectorStore.existing(self.workspace, self.embedder.name)
+            self._vector_store = VectorStore.existing(self.workspace, self.embedder_name)
         return self._vector_store
 
     def _embed_query(self, query: str) -> np.ndarray:

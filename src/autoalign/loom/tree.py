@@ -401,8 +401,14 @@ class Tree:
             count = tx.execute(
                 f"UPDATE loom_nodes SET deleted = ? WHERE id IN {_SUBTREE}", (deletion_id, node_id)
             ).rowcount
-            # The reader and the tree view must stay on visible nodes.
+            # The reader and the tree view must stay on visible nodes; where they were is kept for undo.
             for column in ("current_id", "hoisted_id"):
+                tx.execute(
+                    f"UPDATE loom_deletions SET moved_{column} = (SELECT {column} FROM loom_trees WHERE id = ?)"
+                    f" WHERE id = ? AND (SELECT {column} FROM loom_trees WHERE id = ?) IN"
+                    " (SELECT id FROM loom_nodes WHERE deleted = ?)",
+                    (self.id, deletion_id, self.id, deletion_id),
+                )
                 tx.execute(
                     f"UPDATE loom_trees SET {column} = ? WHERE id = ? AND {column} IN"
                     " (SELECT id FROM loom_nodes WHERE deleted = ?)",
@@ -424,6 +430,14 @@ class Tree:
                 raise NotFoundError("nothing to undo" if deletion_id is None else f"no deletion {deletion_id} to undo")
             count = tx.execute("UPDATE loom_nodes SET deleted = NULL WHERE deleted = ?", (row[0],)).rowcount
             tx.execute("UPDATE loom_deletions SET undone = 1 WHERE id = ?", (row[0],))
+            # Back to the node the deletion moved the reader off, unless the reader has moved since.
+            for column in ("current_id", "hoisted_id"):
+                tx.execute(
+                    f"UPDATE loom_trees SET {column} = (SELECT moved_{column} FROM loom_deletions WHERE id = ?)"
+                    f" WHERE id = ? AND {column} IS ? AND"
+                    f" (SELECT moved_{column} FROM loom_deletions WHERE id = ?) IS NOT NULL",
+                    (row[0], self.id, row[2], row[0]),
+                )
             self._touch(tx)
         return Deletion(id=row[0], node_id=row[1], parent_id=row[2], nodes=count)
 

@@ -13,11 +13,15 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoalign.errors import ModelError
+
+#: The longest continuation a request may ask for; subclasses of :class:`Sampling` keep the bound
+#: and change only the default.
+MaxTokens = Annotated[int, Field(ge=1, le=8192)]
 
 
 class Sampling(BaseModel):
@@ -25,7 +29,7 @@ class Sampling(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_tokens: int = Field(default=64, ge=1, le=8192)
+    max_tokens: MaxTokens = 64
     temperature: float = Field(default=0.9, ge=0.0, le=5.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     stop: tuple[str, ...] = ()
@@ -33,6 +37,10 @@ class Sampling(BaseModel):
     seed: int | None = None
     #: Alternatives reported per generated token (0: no logprobs at all).
     logprobs: int = Field(default=5, ge=0, le=20)
+
+    def sampling(self) -> Sampling:
+        """Just the sampling fields (a subclass, such as the Loom's settings, holds more)."""
+        return Sampling.model_validate(self.model_dump(include=set(Sampling.model_fields)))
 
 
 @dataclass(frozen=True, slots=True)
