@@ -482,16 +482,14 @@ def test_a_short_token_is_refused(workspace_path, monkeypatch):
         access_token("127.0.0.1", "AUTOALIGN_TOKEN", "short-token")
 
 
+def access_record(path: str) -> logging.LogRecord:
+    """An access-log line as uvicorn writes it, for ``GET path``."""
+    line = ("127.0.0.1:5000", "GET", path, "1.1", 303)
+    return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 0, '%s - "%s %s HTTP/%s" %d', line, None)
+
+
 def test_access_log_never_holds_the_token():
-    record = logging.LogRecord(
-        "uvicorn.access",
-        logging.INFO,
-        __file__,
-        0,
-        '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", f"/library?q=x&token={TOKEN}", "1.1", 303),
-        None,
-    )
+    record = access_record(f"/library?q=x&token={TOKEN}")
     assert RedactToken().filter(record)
     assert TOKEN not in record.getMessage()
     assert "/library?q=x&token=[redacted]" in record.getMessage()
@@ -500,15 +498,7 @@ def test_access_log_never_holds_the_token():
 @pytest.mark.parametrize("name", ["%74oken", "to%6Ben", "%74%6F%6B%65%6E"])
 def test_access_log_redacts_a_percent_encoded_token_name(name):
     """``?%74oken=`` signs in as ``?token=`` does (the query is decoded), so the log must hide it too."""
-    record = logging.LogRecord(
-        "uvicorn.access",
-        logging.INFO,
-        __file__,
-        0,
-        '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", f"/library?{name}={TOKEN}&q=tokens", "1.1", 303),
-        None,
-    )
+    record = access_record(f"/library?{name}={TOKEN}&q=tokens")
     assert RedactToken().filter(record)
     assert TOKEN not in record.getMessage()
     assert f"/library?{name}=[redacted]&q=tokens" in record.getMessage()
