@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from autoalign.assist import Assistant, Result
-from autoalign.assist.records import Item, References, Section, Span
+from autoalign.assist.records import Item, Place, References, Section, Span
 from autoalign.assist.selection import mmr
 from autoalign.assist.sentences import plain, split_sentences
 from autoalign.config import ModelProfile, ModelsSettings, Settings
@@ -79,7 +79,10 @@ def test_mmr_refuses_near_duplicates() -> None:
 def test_result_survives_json_round_trip() -> None:
     info = DocumentInfo("d1", "Title", "src", "https://x.org", ("A B",), "2024-01-01")
     result = Result(
-        "ask", "q?", [Section("Answer", (Item("text", (1,), True, "note", "/l"),))], [Span(info, "S", 1, 5, "abcd")]
+        "ask",
+        "q?",
+        [Section("Answer", (Item("text", (1,), True, "note", Place("d1", 1, 5)),))],
+        [Span(info, "S", 1, 5, "abcd")],
     )
     result.created_at = 1.0
     again = Result.from_dict(orjson.loads(orjson.dumps(result.as_dict())))
@@ -177,7 +180,7 @@ def test_distill_has_every_part_cited(assistant: Assistant) -> None:
             assert item.citations, f"{section.title}: {item.text} cites nothing"
     for item in result.sections[-1].items:  # prerequisites: other documents that explain a term
         span = result.citation(item.citations[0])
-        assert span.document.uid != "fx-reward-hacking" and item.link == span.reader_url
+        assert span.document.uid != "fx-reward-hacking" and item.see == Place.of(span)
     assert_cites_exact_spans(assistant, result)
 
 

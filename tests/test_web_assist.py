@@ -12,11 +12,10 @@ import httpx
 import pytest
 from servers import JAVASCRIPT_HREF, XSS_ID, build_library, ok
 
-from autoalign.assist import Item, Result, Section, Span
+from autoalign.assist import Item, Place, Result, Section, Span
 from autoalign.assist.context import MAX_DRAFT_CHARS
 from autoalign.library import DocumentInfo
 from autoalign.library.search import MAX_QUERY_CHARS
-from autoalign.web.routes_assist import item_link
 from autoalign.web.templating import templates
 
 COVERED_QUESTION = "What is reward hacking?"
@@ -146,7 +145,18 @@ def rendered(result: Result) -> str:
     ).render(result=result)
 
 
-def test_unsupported_and_noted_items_are_flagged_and_only_safe_links_kept():
+def test_results_stored_with_a_reader_link_keep_their_place():
+    """Results stored before items held a place held the reader's URL; they read back as places."""
+    stored = {"text": "t", "citations": [], "supported": None, "note": ""}
+    assert Item.from_dict(stored | {"link": "/library/doc/d%3C1%3E?start=4&end=20#cite"}).see == Place("d<1>", 4, 20)
+    assert Item.from_dict(stored | {"link": "/library/doc/fx-rlhf"}).see == Place("fx-rlhf")
+    assert Item.from_dict(stored | {"link": "javascript:alert(1)"}).see is None
+    assert Item.from_dict(stored | {"link": ""}).see is None
+    item = Item("t", (1,), see=Place("d<1>", 4, 20))
+    assert Item.from_dict(item.as_dict()) == item
+
+
+def test_unsupported_and_noted_items_are_flagged_and_links_lead_into_the_library():
     info = DocumentInfo("d<1>", "A <b>title</b>", "src", "javascript:alert(1)", ("Ann",), "2020-01-01")
     span = Span(info, "Intro", 4, 20, "the cited <i>text</i>")
     result = Result(
@@ -156,10 +166,10 @@ def test_unsupported_and_noted_items_are_flagged_and_only_safe_links_kept():
             Section(
                 "Answer",
                 (
-                    Item("Backed.", (1,), supported=True, link="/library/doc/d%3C1%3E?start=4&end=20"),
-                    Item("Made up <script>x</script>.", (1,), supported=False, link="javascript:alert(1)"),
-                    Item("Moved.", (1,), note="citation moved to a better span", link="//evil.example/x"),
-                    Item("Out.", (), link="https://example.org/a?b=1&c=2"),
+                    Item("Backed.", (1,), supported=True, see=Place("d<1>", 4, 20)),
+                    Item("Made up <script>x</script>.", (1,), supported=False),
+                    Item("Moved.", (1,), note="citation moved to a better span"),
+                    Item("Out.", (), see=Place("d<1>")),
                 ),
             )
         ],
@@ -171,34 +181,40 @@ def test_unsupported_and_noted_items_are_flagged_and_only_safe_links_kept():
     assert '<li class="assist-item unsupported">' in page and "citation moved to a better span</span>" in page
     assert "Made up &lt;script&gt;x&lt;/script&gt;." in page and "<script>" not in page
     assert re.findall(r'class="assist-onward" href="([^"]+)"', page) == [
-        "/library/doc/d%3C1%3E?start=4&amp;end=20",
-        "https://example.org/a?b=1&amp;c=2",
+        "/library/doc/d%3C1%3E?start=4&amp;end=20#cite",
+        "/library/doc/d%3C1%3E",
     ]
-    assert page.count('href="/library/doc/d%3C1%3E?start=4&amp;end=20#cite"') == 4  # 3 citations, the reference
-    assert page.count('href="/library/doc/d%3C1%3E?start=4&amp;end=20"') == 1  # the onward link
+    # 3 citations, the reference and the first onward link
+    assert page.count('href="/library/doc/d%3C1%3E?start=4&amp;end=20#cite"') == 5
     assert "A &lt;b&gt;title&lt;/b&gt;" in page and "the cited &lt;i&gt;text&lt;/i&gt;" in page
     assert not JAVASCRIPT_HREF.search(page)
 
 
 @pytest.mark.parametrize(
-    ("url", "safe"),
+    ("url", "place"),
     [
-        ("/library/doc/fx-rlhf?start=1&end=9", True),
-        ("/loom/3", True),
-        ("https://example.org/x", True),
-        ("http://example.org", True),
-        ("javascript:alert(1)", False),
-        ("JavaScript:alert(1)", False),
-        ("data:text/html,<script>alert(1)</script>", False),
-        ("//evil.example/library/doc/x", False),
-        ("/\\evil.example/library/doc/x", False),
-        ("/assist/../admin", False),
-        ("library/doc/x", False),
-        ("", False),
+        ("/library/doc/fx-rlhf?start=1&end=9", Place("fx-rlhf", 1, 9)),
+        ("/library/doc/a%2F..%2Fb", Place("a/../b")),
+        ("/loom/3", None),
+        ("https://example.org/library/doc/x", None),
+        ("javascript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("//evil.example/library/doc/x", None),
+        ("/\\evil.example/library/doc/x", None),
+        ("library/doc/x", None),
+        ("", None),
     ],
 )
-def test_item_links_lead_only_to_our_pages_or_the_web(url, safe):
-    assert (item_link(url) is not None) is safe
+def test_a_stored_link_is_read_back_only_as_a_place_in_the_library(url, place):
+    """Items hold places, never URLs; a link stored by an earlier version becomes a place or nothing,
+    and the page builds the one link a place has (the document id quoted whole)."""
+    assert Place.from_stored_link(url) == place
+    if place is not None:
+        assert rendered_link(place).startswith("/library/doc/") and "//" not in rendered_link(place)
+
+
+def rendered_link(place: Place) -> str:
+    return templates.env.from_string("{{ reader_url(p.uid, p.start, p.end) }}").render(p=place)
 
 
 # -- summarize, explain, distill ---------------------------------------------------------------------

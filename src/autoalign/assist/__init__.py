@@ -27,7 +27,7 @@ from autoalign.assist.distill import distill
 from autoalign.assist.duck import respond
 from autoalign.assist.explain import explain
 from autoalign.assist.markdown import to_markdown
-from autoalign.assist.records import KINDS, Item, Kind, Result, Section, Span
+from autoalign.assist.records import KINDS, Item, Kind, Place, Result, Section, Span
 from autoalign.assist.store import ResultInfo, Session
 from autoalign.assist.summarize import summarize
 from autoalign.capability import Capability
@@ -43,6 +43,7 @@ __all__ = [
     "MAX_IDEAS",
     "Assistant",
     "Item",
+    "Place",
     "Kind",
     "Result",
     "ResultInfo",

@@ -16,7 +16,7 @@ import numpy as np
 
 from autoalign.assist.compose import write
 from autoalign.assist.context import Context
-from autoalign.assist.records import Item, References, Result, Section, Span
+from autoalign.assist.records import Item, Place, References, Result, Section, Span
 from autoalign.assist.selection import centrality, mmr
 from autoalign.assist.sentences import plain
 from autoalign.assist.summarize import cited_quotes, document_passages, read_documents
@@ -80,7 +80,7 @@ def distill(context: Context, uid: str, *, cancel: threading.Event | None = None
         Section(
             "Prerequisites",
             tuple(
-                Item(f"{d.term}: “{d.span.document.title}”", (references.cite(d.span),), link=d.span.reader_url)
+                Item(f"{d.term}: “{d.span.document.title}”", (references.cite(d.span),), see=Place.of(d.span))
                 for d in prerequisites
             ),
         )

@@ -12,11 +12,10 @@ import threading
 
 from autoalign.assist.compose import write
 from autoalign.assist.context import Context
-from autoalign.assist.records import Item, References, Result, Section
+from autoalign.assist.records import Item, Place, References, Result, Section
 from autoalign.assist.sentences import plain
 from autoalign.assist.summarize import central_sentences, cited_quotes, document_passages, read_documents
 from autoalign.assist.terms import define, key_terms
-from autoalign.library.records import reader_path
 
 IN_SHORT = 3
 TERMS = 5
@@ -47,7 +46,7 @@ def explain(context: Context, uids: list[str], *, cancel: threading.Event | None
             Section("In short", cited_quotes(central_sentences(context, spans, IN_SHORT), references))
         )
     terms = tuple(
-        Item(f"{d.term}: {plain(d.span.text)}", (references.cite(d.span),), link=d.span.reader_url) for d in definitions
+        Item(f"{d.term}: {plain(d.span.text)}", (references.cite(d.span),), see=Place.of(d.span)) for d in definitions
     )
     if terms:
         result.sections.append(Section("Terms, as the library explains them", terms))
@@ -65,5 +64,5 @@ def _read_next(context: Context, uids: list[str]) -> tuple[Item, ...]:
         for related in context.library.related(uid, k=RELATED):
             if related.document.uid not in seen:
                 seen.add(related.document.uid)
-                items.append(Item(related.document.title, link=reader_path(related.document.uid)))
+                items.append(Item(related.document.title, see=Place(related.document.uid)))
     return tuple(items[: RELATED * 2])

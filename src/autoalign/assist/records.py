@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from autoalign.library.records import DocumentInfo, reader_path
+from autoalign.library.records import DocumentInfo
 
 Kind = Literal["ask", "summarize", "explain", "distill", "brainstorm", "duck"]
 KINDS: tuple[Kind, ...] = ("ask", "summarize", "explain", "distill", "brainstorm", "duck")
@@ -26,11 +27,6 @@ class Span:
     end: int
     text: str
 
-    @property
-    def reader_url(self) -> str:
-        """The web reader, opened scrolled to this span."""
-        return reader_path(self.document.uid, self.start, self.end)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "document": self.document.as_dict(),
@@ -38,7 +34,6 @@ class Span:
             "start": self.start,
             "end": self.end,
             "text": self.text,
-            "reader_url": self.reader_url,
         }
 
     @classmethod
@@ -56,6 +51,40 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where an item leads on to in the library: a document, or a span of it. The interfaces make
+    it a link (the web app's reader, the URL the CLI prints); the result stores only the place."""
+
+    uid: str
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def of(cls, span: Span) -> Place:
+        return cls(span.document.uid, span.start, span.end)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.uid, "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Place:
+        return cls(data["id"], data["start"], data["end"])
+
+    @classmethod
+    def from_stored_link(cls, link: str) -> Place | None:
+        """The place behind a reader link, as results stored before 0.1.1 held it (``link``)."""
+        parts = urlsplit(link)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/library/doc/"):
+            return None
+        query = parse_qs(parts.query)
+        start, end = query.get("start", [None])[0], query.get("end", [None])[0]
+        uid = unquote(parts.path.removeprefix("/library/doc/"))
+        if start is not None and end is not None and start.isdigit() and end.isdigit():
+            return cls(uid, int(start), int(end))
+        return cls(uid)
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """One sentence, claim, term, idea or question, with the numbers of the spans it cites."""
 
@@ -66,8 +95,8 @@ class Item:
     supported: bool | None = None
     #: Why the item is marked ("no passage supports this", "citation moved to a better span").
     note: str = ""
-    #: Where to go on from the item: a Loom tree grown from an idea, a document that explains a term.
-    link: str = ""
+    #: Where to go on from the item: the document (or the span of it) that explains a term.
+    see: Place | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,12 +104,16 @@ class Item:
             "citations": list(self.citations),
             "supported": self.supported,
             "note": self.note,
-            "link": self.link,
+            "see": self.see.as_dict() if self.see else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
-        return cls(data["text"], tuple(data["citations"]), data["supported"], data["note"], data["link"])
+        if data.get("see"):
+            see: Place | None = Place.from_dict(data["see"])
+        else:
+            see = Place.from_stored_link(data.get("link", ""))
+        return cls(data["text"], tuple(data["citations"]), data["supported"], data["note"], see)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from rich.text import Text
 from autoalign.cli import State, console
 from autoalign.cli.render import Indented, byline, where
 from autoalign.errors import AutoalignError
+from autoalign.web.urls import reader_path
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -76,7 +77,7 @@ def show(assistant, result, *, as_json: bool = False, output: Path | None = None
         lines = [heading, byline(doc), where(span.section, span.start, span.end, doc.uid)]
         if doc.url:
             lines.append(Text(doc.url, style="underline blue"))
-        lines.append(Text(f"reader: {web}{span.reader_url}", style="dim"))
+        lines.append(Text(f"reader: {web}{reader_path(span.document.uid, span.start, span.end)}", style="dim"))
         console.print(Group(*lines))
     if output is not None:
         console.print(Text(f"written to {output}", style="dim"))

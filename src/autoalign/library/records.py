@@ -4,16 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
-
-
-def reader_path(uid: str, start: int | None = None, end: int | None = None) -> str:
-    """Where the web app's reader shows a document, scrolled to the span when one is given (the
-    CLI prints it next to citations; the web app links to it)."""
-    path = "/library/doc/" + quote(uid, safe="")
-    if start is not None and end is not None:
-        path += "?" + urlencode({"start": start, "end": end}) + "#cite"
-    return path
 
 
 @dataclass(frozen=True, slots=True)

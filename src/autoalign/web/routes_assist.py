@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,15 +24,13 @@ from autoalign.assist.store import Session
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom.tree import MAX_ID
 from autoalign.web.templating import page, templates, when
-from autoalign.web.text import link_url
+from autoalign.web.urls import reader_path
 
 router = APIRouter()
 T = TypeVar("T")
 
 #: Results the assistants' page lists.
 HISTORY = 30
-#: Where an item's onward link may lead inside the app: the reader and the Loom.
-OWN_LINK_PREFIXES = ("/library/doc/", "/loom/")
 #: Document ids in the form's one text field: one per line or separated by commas.
 _ID_SEPARATORS = re.compile(r"[,\n]")
 #: What each kind of result is called on its page.
@@ -57,16 +54,19 @@ def assistant_of(request: Request) -> Assistant:
 AssistantDep = Annotated[Assistant, Depends(assistant_of)]
 
 
-def item_link(url: str) -> str | None:
-    """An item's onward link if it is safe to follow: one of our own pages (the reader, a Loom
-    tree) or an http(s) URL. Anything else (``javascript:``, ``//host``, ``/\\host``) is dropped."""
-    parts = urlsplit(url.strip())
-    if not parts.scheme and not parts.netloc and "\\" not in url and parts.path.startswith(OWN_LINK_PREFIXES):
-        return url.strip()
-    return link_url(url)
+def result_json(result: Result) -> dict[str, Any]:
+    """A result as the JSON API gives it: its record, with the reader's link beside each reference
+    and each item's place."""
+    data = result.as_dict()
+    for reference, span in zip(data["references"], result.references, strict=True):
+        reference["reader_url"] = reader_path(span.document.uid, span.start, span.end)
+    for section, stored in zip(data["sections"], result.sections, strict=True):
+        for item, kept in zip(section["items"], stored.items, strict=True):
+            item["link"] = reader_path(kept.see.uid, kept.see.start, kept.see.end) if kept.see else None
+    return data
 
 
-templates.env.globals.update(item_link=item_link, assist_headings=HEADINGS, when=when)
+templates.env.globals.update(assist_headings=HEADINGS, when=when)
 
 
 def document_ids(text: str) -> list[str]:
@@ -298,7 +298,7 @@ async def cancelled_if_gone(request: Request, work: Callable[[threading.Event], 
 # -- JSON API ----------------------------------------------------------------------------------------
 @router.post("/api/assist/ask")
 def ask_api(assistant: AssistantDep, question: Annotated[str, Body(embed=True)] = "") -> dict[str, Any]:
-    return assistant.ask(question).as_dict()
+    return result_json(assistant.ask(question))
 
 
 @router.post("/api/assist/summarize")
@@ -307,17 +307,17 @@ def summarize_api(
     documents: Annotated[list[str], Body(embed=True)],
     sentences: Annotated[int | None, Body(embed=True, ge=1, le=100)] = None,
 ) -> dict[str, Any]:
-    return assistant.summarize(documents, sentences=sentences).as_dict()
+    return result_json(assistant.summarize(documents, sentences=sentences))
 
 
 @router.post("/api/assist/explain")
 def explain_api(assistant: AssistantDep, documents: Annotated[list[str], Body(embed=True)]) -> dict[str, Any]:
-    return assistant.explain(documents).as_dict()
+    return result_json(assistant.explain(documents))
 
 
 @router.post("/api/assist/distill")
 def distill_api(assistant: AssistantDep, document: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
-    return assistant.distill(document).as_dict()
+    return result_json(assistant.distill(document))
 
 
 @router.post("/api/assist/brainstorm")
@@ -327,7 +327,7 @@ def brainstorm_api(
     n: Annotated[int, Body(embed=True, ge=1, le=MAX_IDEAS)] = IDEAS,
     seed: Annotated[int | None, Body(embed=True, ge=0, le=2**31 - 1)] = None,
 ) -> dict[str, Any]:
-    return assistant.brainstorm(question, n=n, seed=seed).as_dict()
+    return result_json(assistant.brainstorm(question, n=n, seed=seed))
 
 
 @router.post("/api/assist/duck")
@@ -338,7 +338,7 @@ def duck_api(
 ) -> dict[str, Any]:
     """One rubber-duck turn; without ``session`` a new conversation starts."""
     session_id, reply = assistant.duck(text, session=session)
-    return {"session": session_id, "result": reply.as_dict()}
+    return {"session": session_id, "result": result_json(reply)}
 
 
 @router.post("/api/assist/complete")
@@ -374,7 +374,7 @@ def history_api(assistant: AssistantDep, kind: Kind | None = None) -> dict[str, 
 
 @router.get("/api/assist/results/{result_id}")
 def result_api(result_id: ResultId, assistant: AssistantDep) -> dict[str, Any]:
-    return assistant.result(result_id).as_dict()
+    return result_json(assistant.result(result_id))
 
 
 @router.post("/api/assist/results/{result_id}/grow", status_code=201)
@@ -408,7 +408,7 @@ def session_api(session_id: SessionId, assistant: AssistantDep) -> dict[str, Any
             {
                 "role": turn.role,
                 "text": turn.text,
-                "result": turn.result.as_dict() if turn.result else None,
+                "result": result_json(turn.result) if turn.result else None,
                 "created_at": turn.created_at,
             }
             for turn in session.turns

@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from autoalign.errors import AutoalignError
 from autoalign.library import MAX_UPLOAD_BYTES, Hit, Library, LibraryStats
 from autoalign.library.parsers import SUPPORTED_SUFFIXES
-from autoalign.library.records import reader_path
 from autoalign.library.search import MODES, Mode
 from autoalign.web.templating import page
 from autoalign.web.text import cite_span, reader_view
 from autoalign.web.uploads import RecentUploads, UploadSummary, add_file
+from autoalign.web.urls import reader_path
 
 #: Most results one search may ask for: more is a crawl, not a search.
 MAX_K = 200

@@ -15,8 +15,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from autoalign import __version__
-from autoalign.library.records import reader_path
 from autoalign.web.text import link_url, render_blocks
+from autoalign.web.urls import reader_path
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
