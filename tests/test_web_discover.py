@@ -242,8 +242,13 @@ def test_a_hostile_column_name_never_renders_as_html(client):
 def _insert_running(library: Library, pid: int) -> int:
     with library.workspace.transaction() as tx:
         return tx.execute(
-            "INSERT INTO discover_runs(kind, pid, created_at, params, progress) VALUES ('fit', ?, ?, ?, ?)",
-            (pid, time.time(), orjson.dumps({"target": "y", "file": "old.csv", "time_budget_s": 30, "seed": 0}), "[]"),
+            "INSERT INTO jobs(kind, pid, created_at, updated_at, params) VALUES ('discover.fit', ?, ?, ?, ?)",
+            (
+                pid,
+                time.time(),
+                time.time(),
+                orjson.dumps({"target": "y", "file": "old.csv", "time_budget_s": 30, "seed": 0}),
+            ),
         ).lastrowid
 
 

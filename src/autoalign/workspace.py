@@ -25,7 +25,7 @@ from autoalign.processes import process_alive
 
 DB_NAME = "autoalign.db"
 #: Packages whose ``migrations/NNN_name.sql`` files define the schema, applied in this order.
-MIGRATION_PACKAGES = ("autoalign.library", "autoalign.loom", "autoalign.discover", "autoalign.assist")
+MIGRATION_PACKAGES = ("autoalign.library", "autoalign.loom", "autoalign.discover", "autoalign.assist", "autoalign.jobs")
 #: The web app's address while it runs (see :meth:`Workspace.web_address`).
 _WEB_KEY = "web:address"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

@@ -65,12 +65,13 @@ def open_library():
 
 
 def _register() -> None:
-    from autoalign.cli import assist, discover, library, loom, web
+    from autoalign.cli import assist, discover, jobs, library, loom, web
 
     app.add_typer(library.app, name="library", help="Build and inspect the research library.")
     app.add_typer(loom.app, name="loom", help="Trees of continuations of a language model.")
     app.add_typer(discover.app, name="discover", help="Summary variables and laws from measurements.")
     app.add_typer(assist.app, name="assist", help="Research assistants grounded in the library.")
+    app.add_typer(jobs.app, name="jobs", help="Long jobs of every capability: progress, cancel.")
     app.command("search")(library.search)
     app.command("ask")(assist.ask)
     app.command("serve")(web.serve)

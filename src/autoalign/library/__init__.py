@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autoalign import jobs
 from autoalign.capability import Capability
 from autoalign.errors import AutoalignError
-from autoalign.library import jobs, store
+from autoalign.library import store
 from autoalign.library.embedding import JOB_KIND, EmbedReport, embed_library, start_background
 from autoalign.library.ingest import IngestReport, Progress, catch_up_lexical, ingest
 from autoalign.library.lexical import Filters, LexicalIndex

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autoalign import jobs
 from autoalign.config import EmbedSettings
-from autoalign.library import jobs
 from autoalign.library.vectors import VectorStore
 from autoalign.workspace import Workspace
 
 if TYPE_CHECKING:
     from autoalign.embed import Embedder
 
-JOB_KIND = "embed"
+JOB_KIND = "library.embed"
 
 
 @dataclass(slots=True)
@@ -35,6 +35,8 @@ class EmbedReport:
     embedded: int
     pending_before: int
     seconds: float
+    #: Stopped early because the job was cancelled; what was embedded is kept.
+    cancelled: bool = False
 
     @property
     def passages_per_second(self) -> float:
@@ -74,11 +76,13 @@ def embed_library(
     batch_size: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> EmbedReport:
-    """Embed every chunk that lacks a vector from ``embedder``."""
+    """Embed every chunk that lacks a vector from ``embedder``; a job that is asked to stop
+    (``jobs.cancel``) stops after the batch in hand, keeping what it stored."""
     batch_size = batch_size or settings.batch_size
     pending = pending_chunk_ids(workspace, embedder.name)
     vectors = VectorStore(workspace, embedder.name, embedder.dim)
-    job_id = jobs.start(workspace, JOB_KIND, len(pending))
+    params = {"embedder": embedder.name, "ray": ray_address}
+    job_id = jobs.start(workspace, JOB_KIND, params=params, total=len(pending), one_at_a_time=True)
     started = time.perf_counter()
     done = 0
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
@@ -86,13 +90,16 @@ def embed_library(
         for ids, matrix in _embedded_batches(workspace, embedder, settings, batches, ray_address):
             vectors.append(ids, matrix)
             done += len(ids)
-            jobs.update(workspace, job_id, done=done)
+            jobs.report(workspace, job_id, done=done)
             if on_progress:
                 on_progress(done, len(pending))
+            if jobs.cancelled(workspace, job_id):
+                jobs.stopped(workspace, job_id)
+                return EmbedReport(embedder.name, done, len(pending), time.perf_counter() - started, cancelled=True)
     except BaseException as exc:
-        jobs.update(workspace, job_id, done=done, state="failed", message=str(exc)[:500])
+        jobs.fail(workspace, job_id, str(exc) or type(exc).__name__)
         raise
-    jobs.update(workspace, job_id, done=done, state="done")
+    jobs.finish(workspace, job_id)
     return EmbedReport(embedder.name, done, len(pending), time.perf_counter() - started)
 
 
@@ -133,5 +140,5 @@ def start_background(workspace: Workspace, *, ray_address: str | None = None, ba
     # Reaped when it ends, so that a long-lived parent (the web app) keeps no defunct process.
     threading.Thread(target=process.wait, name="embed-job-reaper", daemon=True).start()
     # Recorded now, so that status readers see the job before the child has loaded its model.
-    jobs.start(workspace, JOB_KIND, total=0, pid=process.pid)
+    jobs.start(workspace, JOB_KIND, pid=process.pid)
     return process.pid

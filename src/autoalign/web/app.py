@@ -13,7 +13,7 @@ from autoalign.assist import Assistant
 from autoalign.errors import AutoalignError
 from autoalign.library import Library
 from autoalign.loom import Loom
-from autoalign.web import routes_assist, routes_discover, routes_library, routes_loom, security
+from autoalign.web import routes_assist, routes_discover, routes_jobs, routes_library, routes_loom, security
 from autoalign.web.templating import NAV, STATIC_DIR, error_response
 from autoalign.web.uploads import RecentUploads
 
@@ -32,6 +32,7 @@ def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     app.include_router(routes_loom.router)
     app.include_router(routes_discover.router)
     app.include_router(routes_assist.router)
+    app.include_router(routes_jobs.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -204,7 +204,7 @@ def status_json(stats: LibraryStats, pending: int) -> dict[str, Any]:
             "total": job.total,
             "fraction": job.fraction,
             "message": job.message,
-            "started_at": job.started_at,
+            "started_at": job.created_at,
             "updated_at": job.updated_at,
         },
     }
