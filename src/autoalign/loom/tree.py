@@ -401,19 +401,20 @@ class Tree:
             count = tx.execute(
                 f"UPDATE loom_nodes SET deleted = ? WHERE id IN {_SUBTREE}", (deletion_id, node_id)
             ).rowcount
-            # The reader and the tree view must stay on visible nodes; where they were is kept for undo.
-            for column in ("current_id", "hoisted_id"):
-                tx.execute(
-                    f"UPDATE loom_deletions SET moved_{column} = (SELECT {column} FROM loom_trees WHERE id = ?)"
-                    f" WHERE id = ? AND (SELECT {column} FROM loom_trees WHERE id = ?) IN"
-                    " (SELECT id FROM loom_nodes WHERE deleted = ?)",
-                    (self.id, deletion_id, self.id, deletion_id),
-                )
-                tx.execute(
-                    f"UPDATE loom_trees SET {column} = ? WHERE id = ? AND {column} IN"
-                    " (SELECT id FROM loom_nodes WHERE deleted = ?)",
-                    (node.parent_id, self.id, deletion_id),
-                )
+            # The reader and the tree view must stay on visible nodes; where they were is kept for
+            # undo. Each is looked up by its id: a scan of the deleted rows would cost a pass over the tree.
+            shown = tx.execute("SELECT current_id, hoisted_id FROM loom_trees WHERE id = ?", (self.id,)).fetchone()
+            hidden = "SELECT 1 FROM loom_nodes WHERE id = ? AND deleted = ?"
+            moved = [
+                at if at is not None and tx.execute(hidden, (at, deletion_id)).fetchone() else None for at in shown
+            ]
+            tx.execute(
+                "UPDATE loom_deletions SET moved_current_id = ?, moved_hoisted_id = ? WHERE id = ?",
+                (*moved, deletion_id),
+            )
+            for column, was in zip(("current_id", "hoisted_id"), moved, strict=True):
+                if was is not None:
+                    tx.execute(f"UPDATE loom_trees SET {column} = ? WHERE id = ?", (node.parent_id, self.id))
             self._touch(tx)
         return Deletion(id=deletion_id, node_id=node_id, parent_id=node.parent_id, nodes=count)
 
