@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from autoalign.cli import State, console, err_console
+from autoalign.cli.render import print_json_lines
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -282,7 +283,7 @@ def list_runs(
     with open_discover() as discover:
         stored = discover.runs(limit)
     if as_json:
-        sys.stdout.write("".join(orjson.dumps(run.as_dict()).decode() + "\n" for run in stored))
+        print_json_lines(run.as_dict() for run in stored)
         return
     if not stored:
         console.print("No runs yet: `autoalign discover fit`, `variables` or `demo` store one each.")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
-import orjson
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from autoalign.cli import State, console
+from autoalign.cli.render import print_json_lines
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -34,7 +33,7 @@ def list_jobs(
     found = jobs.recent(workspace, limit=limit)
     workspace.close()
     if as_json:
-        sys.stdout.write("".join(orjson.dumps(job.as_dict()).decode() + "\n" for job in found))
+        print_json_lines(job.as_dict() for job in found)
         return
     if not found:
         console.print("No jobs yet.")

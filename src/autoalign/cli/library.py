@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
-import orjson
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from autoalign.cli import State, console, err_console, open_library
-from autoalign.cli.render import byline, hit_renderable
+from autoalign.cli.render import byline, hit_renderable, print_json_lines
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -199,8 +197,7 @@ def search(
         max_per_document=per_document or None,
     )
     if as_json:
-        for hit in hits:
-            sys.stdout.write(orjson.dumps(hit.as_dict()).decode() + "\n")
+        print_json_lines(hit.as_dict() for hit in hits)
         return
     if not hits:
         console.print("no passages found")

@@ -13,6 +13,7 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from autoalign.cli import State, console, err_console
+from autoalign.cli.render import print_json_lines
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def list_trees(
     """List the trees of the workspace, most recently changed first."""
     trees = open_loom().trees()
     if as_json:
-        sys.stdout.write("".join(orjson.dumps(info.as_dict()).decode() + "\n" for info in trees))
+        print_json_lines(info.as_dict() for info in trees)
         return
     if not trees:
         console.print('No trees yet: `autoalign loom new "Your prompt"`.')

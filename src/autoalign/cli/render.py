@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+import orjson
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.padding import Padding
 from rich.text import Text
 
 from autoalign.library.records import DocumentInfo, Hit
+
+
+def print_json_lines(records: Iterable[dict[str, Any]]) -> None:
+    """One JSON object per line on standard output (``--json`` of the listing commands), for
+    scripts and ``jq``; nothing for no records."""
+    sys.stdout.write("".join(orjson.dumps(record).decode() + "\n" for record in records))
 
 
 @dataclass(frozen=True, slots=True)
