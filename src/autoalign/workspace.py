@@ -184,10 +184,13 @@ class Workspace:
             tx.execute("CREATE TABLE IF NOT EXISTS workspace_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         for package in MIGRATION_PACKAGES:
             known = _migrations_of(package)
-            self._refuse_newer_schema(package, {version for version, _, _ in known})
+            applied = self._applied(package)
+            self._refuse_newer_schema(package, applied, {version for version, _, _ in known})
             for version, name, sql in known:
+                if version in applied:  # the usual case: opening takes no write lock
+                    continue
                 with self.transaction() as tx:
-                    # Checked inside the write transaction: another process may be opening it too.
+                    # Checked again inside the write transaction: another process may be opening it too.
                     done = "SELECT 1 FROM schema_migrations WHERE package = ? AND version = ?"
                     if tx.execute(done, (package, version)).fetchone():
                         continue
@@ -198,11 +201,15 @@ class Workspace:
                         (package, version, name),
                     )
 
-    def _refuse_newer_schema(self, package: str, known: set[int]) -> None:
+    def _applied(self, package: str) -> dict[int, str]:
+        """The package's migrations recorded in this database: version -> file name."""
+        rows = self.db.execute("SELECT version, name FROM schema_migrations WHERE package = ?", (package,))
+        return dict(rows.fetchall())
+
+    def _refuse_newer_schema(self, package: str, applied: dict[int, str], known: set[int]) -> None:
         """A migration this version does not ship means a newer autoalign changed the schema: writing
         with the old code could corrupt what it stored, so the workspace is not opened."""
-        applied = self.db.execute("SELECT version, name FROM schema_migrations WHERE package = ?", (package,))
-        unknown = sorted(name for version, name in applied if version not in known)
+        unknown = sorted(name for version, name in applied.items() if version not in known)
         if unknown:
             raise WorkspaceError(
                 f"{self.path} was written by a newer autoalign ({package} migration {', '.join(unknown)},"
