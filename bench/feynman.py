@@ -8,7 +8,8 @@ the model's floats are rounded to 3 decimals (below 1e-4 to 0), ``simplify(model
 ``simplify(model / truth)`` is a constant (the ratio non-zero). simplify runs under a time limit;
 a timeout counts as not solved and is reported as such. Two aids, both reported: the rounded
 floats enter simplify as the exact decimals they print as, and the symbols know their sign over
-the data's ranges (``solved_real`` is the verdict with real symbols only).
+the data's ranges, differences of two variables whose ranges do not overlap included
+(``solved_real`` is the verdict with real symbols only).
 
 Systems, under the same per-equation budget, each single-threaded, equations run in parallel:
 ``ours`` (``LawFinder`` with the units of ``bench/data/feynman_units.toml``), ``gplearn`` and
@@ -327,6 +328,21 @@ def on_domain(expression: sympy.Expr, equation: Equation) -> sympy.Expr:
     return expression.xreplace(signs)
 
 
+def ordered_pairs(equation: Equation) -> list[tuple[str, str]]:
+    """Pairs ``(a, b)`` of variables whose ranges do not overlap, ``a`` above ``b``: over the data
+    ``a - b > 0``, and ``sqrt(E - U)·sqrt(2 - L²/(m·r²·(E - U)))`` is ``sqrt(2·(E - U) - L²/(m·r²))``,
+    which simplify sees only once ``E`` is written ``U + s`` with ``s > 0``."""
+    ranges = dict(zip(equation.variables, zip(equation.lows, equation.highs, strict=True), strict=True))
+    return [(a, b) for a, (low, _) in ranges.items() for b, (_, high) in ranges.items() if low > high >= 0]
+
+
+def with_gap(expression: sympy.Expr, equation: Equation, above: str, below: str) -> sympy.Expr:
+    """The expression on the domain with ``above`` written ``below + s``, ``s`` positive."""
+    gap = sympy.Symbol(f"{above}_minus_{below}", positive=True)
+    positive = on_domain(sympy.Symbol(below, real=True), equation)
+    return on_domain(expression, equation).xreplace({sympy.Symbol(above, positive=True): positive + gap})
+
+
 def _checked(model: sympy.Expr, truth: sympy.Expr, limit_s: float) -> str:
     try:
         return with_time_limit(lambda: symbolic_match(model, truth), limit_s)
@@ -348,6 +364,10 @@ def judge(model: sympy.Expr | None, equation: Equation, r2_test: float, x_test: 
         check = check_real = "numerically no"
     else:
         check = _checked(on_domain(exact, equation), on_domain(truth, equation), limit_s)
+        for above, below in ordered_pairs(equation) if check not in ("difference", "ratio") else ():
+            check = _checked(with_gap(exact, equation, above, below), with_gap(truth, equation, above, below), limit_s)
+            if check in ("difference", "ratio"):
+                break
         check_real = _checked(exact, truth, limit_s) if check in ("difference", "ratio") else check
     return {
         "check": check,

@@ -115,6 +115,21 @@ def test_sparse_ratio_finds_rational_laws_and_not_zero_over_zero() -> None:
     assert same(sympy.nsimplify(rounded), (a + b) / (1 + a * b)), fit.expression
 
 
+def test_sparse_ratio_finds_a_denominator_with_an_angle() -> None:
+    """The aberration of light: cos θ' = (cos θ - β)/(1 - β·cos θ)."""
+    x = data(256, 2, low=0.1, high=1.0)
+    x = np.column_stack([x[:, 0] / 2, x[:, 1] * 3])
+    beta, theta = x.T
+    features, terms = BruteForce([a, b], max_size=5).features(x)
+    angled = {terms[i] for i in terms.angled}
+    assert angled >= {sympy.cos(a), a * sympy.cos(b), sympy.sin(b) / a}
+    assert not angled & {a, a * b, sympy.sin(a) ** 2, sympy.cos(a) ** 2, sympy.sin(a) * sympy.cos(b), sympy.sin(1)}
+    fit = sparse_ratio(features, terms, (np.cos(theta) - beta) / (1 - beta * np.cos(theta)), terms.angled)
+    assert fit is not None and fit.exact
+    rounded = fit.expression.xreplace({f: round(float(f), 6) for f in fit.expression.atoms(sympy.Float)})
+    assert same(sympy.nsimplify(rounded), (sympy.cos(b) - a) / (1 - a * sympy.cos(b))), fit.expression
+
+
 def test_sparse_ratio_under_noise_keeps_the_law_and_not_the_noise() -> None:
     """With 1% noise, thousands of terms each fit a little of it: the ratio must stay one term
     over one term, with its coefficients refined past the bias of the linearized fit."""

@@ -49,6 +49,15 @@ def test_laws_between_extreme_values_are_found_and_predict_finite_values(make, t
     assert all(np.isfinite(law.test_rmse) for law in finder.pareto_front_)
 
 
+def test_large_values_below_the_scaling_limit_leave_no_term_and_no_crash() -> None:
+    """A mass in kilograms of stars (1e29) is not rescaled, and every sum's term overflows: the
+    sums are skipped, the rest of the search goes on (a crash in the orbits of the gallery)."""
+    x = uniform()[:, :1] * 1e29
+    finder = LawFinder(time_budget_s=3, use_gp=False).fit(x, np.sqrt(x[:, 0]), names=["m"])
+    assert finder.found_, finder.pareto_front_
+    assert finder.score(x, np.sqrt(x[:, 0])) > 1 - 1e-9
+
+
 def test_predict_checks_the_number_of_columns() -> None:
     x = uniform()
     finder = LawFinder(time_budget_s=5).fit(x, x[:, 0] * x[:, 1])

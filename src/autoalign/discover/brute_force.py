@@ -258,15 +258,18 @@ class Terms(Sequence[sympy.Expr]):
     """The expressions behind the rows of :meth:`BruteForce.features`, each built on first use:
     building thousands of sympy expressions takes seconds, and a sparse fit uses a handful.
 
-    ``monomials`` are the indices of the products of integer powers of the variables (known from
-    how each was built, without building it).
+    ``monomials`` are the indices of the products of integer powers of the variables, and
+    ``angled`` those of a sine or cosine of a variable, perhaps times a monomial: the two kinds of
+    denominator a ratio may have (known from how each was built, without building it).
     """
 
     def __init__(self, search: BruteForce, levels: dict[int, _Level], rows: list[tuple[int, int]]) -> None:
         self._search, self._levels, self._rows = search, levels, rows
         self._built: dict[int, sympy.Expr] = {}
-        flags = _monomial_flags(levels)
-        self.monomials = np.array([i for i, (size, row) in enumerate(rows) if flags[size][row]], dtype=np.int64)
+        monomial = _monomial_flags(levels)
+        angled = _angled_flags(levels, monomial)
+        self.monomials = np.array([i for i, (size, row) in enumerate(rows) if monomial[size][row]], dtype=np.int64)
+        self.angled = np.array([i for i, (size, row) in enumerate(rows) if angled[size][row]], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -288,25 +291,57 @@ class Terms(Sequence[sympy.Expr]):
         return self._built[index]
 
 
-def _monomial_flags(levels: dict[int, _Level]) -> dict[int, np.ndarray]:
-    """For each row of each level, whether it is a product of integer powers of the variables."""
+def _flag_levels(
+    levels: dict[int, _Level], flag: Callable[[_Level, int, dict[int, np.ndarray]], bool]
+) -> dict[int, np.ndarray]:
+    """For each row of each level, ``flag(level, row, flags)``: the levels are walked smallest
+    first, so ``flags`` holds the verdicts on every subexpression a row is built from."""
     flags: dict[int, np.ndarray] = {}
-    power = {_CODE[name] for name in ("inv", "sq")}
-    product = {_CODE[name] for name in ("mul", "div")}
     for size in sorted(levels):
         level = levels[size]
-        ok = np.zeros(len(level), dtype=bool)
-        for row in range(len(level)):
-            op = int(level.op[row])
-            if op == _CODE[_LEAF]:
-                ok[row] = level.left[row] >= 0
-            elif op in power:
-                ok[row] = flags[int(level.left_size[row])][level.left[row]]
-            elif op in product:
-                left = flags[int(level.left_size[row])][level.left[row]]
-                ok[row] = left and flags[int(level.right_size[row])][level.right[row]]
-        flags[size] = ok
+        flags[size] = np.array([flag(level, row, flags) for row in range(len(level))], dtype=bool)
     return flags
+
+
+def _monomial_flags(levels: dict[int, _Level]) -> dict[int, np.ndarray]:
+    """For each row of each level, whether it is a product of integer powers of the variables."""
+    power = {_CODE[name] for name in ("inv", "sq")}
+    product = {_CODE[name] for name in ("mul", "div")}
+    built = power | product
+
+    def monomial(level: _Level, row: int, flags: dict[int, np.ndarray]) -> bool:
+        op = int(level.op[row])
+        if op == _CODE[_LEAF]:
+            return bool(level.left[row] >= 0)
+        left = op in built and bool(flags[int(level.left_size[row])][level.left[row]])
+        if op in product:
+            return left and bool(flags[int(level.right_size[row])][level.right[row]])
+        return left
+
+    return _flag_levels(levels, monomial)
+
+
+def _angled_flags(levels: dict[int, _Level], monomial: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """For each row of each level, whether it is a sine or cosine of a variable, perhaps times a
+    product of integer powers of the variables (``β·cos θ`` of the relativistic Doppler effect,
+    ``cos δ`` of a grating). One such factor at most: ``sin² + cos²`` is constant."""
+    angle = {_CODE[name] for name in ("sin", "cos")}
+    product = {_CODE[name] for name in ("mul", "div")}
+
+    def angled(level: _Level, row: int, flags: dict[int, np.ndarray]) -> bool:
+        op = int(level.op[row])
+        left_size, left = int(level.left_size[row]), int(level.left[row])
+        if op in angle:
+            return left_size == 1 and bool(levels[1].left[left] >= 0)  # of a variable, not of 1
+        if op in product:
+            right_size, right = int(level.right_size[row]), int(level.right[row])
+            return bool(
+                (flags[left_size][left] and monomial[right_size][right])
+                or (monomial[left_size][left] and flags[right_size][right])
+            )
+        return False
+
+    return _flag_levels(levels, angled)
 
 
 #: Unary operators that need a dimensionless argument, and how the others scale a dimension.

@@ -7,7 +7,7 @@ The search, in the manner of AI Feynman:
    is where small expressions are found fast. The raw variables are searched too, as a second
    view, since units are not always given or helpful.
 2. **Brute force** over every small expression tree of each view (``brute_force.py``), scored
-   against the target and a few transforms of it (1/y, y², √y, log y, sin y, cos y) at once;
+   against the target and a few transforms of it (1/y, y², √y, 1/y², log y, sin y, cos y) at once;
    sparse sums and ratios of small terms (``sparse.py``) for the same targets.
 3. **Constants.** The best shapes get their constants fitted (``a·f(c·x) + b``), then snapped to
    integers, small fractions and known constants when the fit stays as good.
@@ -43,6 +43,7 @@ from autoalign.discover.consistency import respects_units
 from autoalign.discover.constants import fit_constants, refit_floats, snap
 from autoalign.discover.data import DataError
 from autoalign.discover.scaling import Scaling
+from autoalign.discover.separability import separate
 from autoalign.discover.smoothing import local_quadratic, neighbourhoods
 from autoalign.discover.sparse import SparseFit, sparse_ratio, sparse_sum
 from autoalign.discover.symmetry import apply_differences, translation_symmetries
@@ -60,6 +61,8 @@ FIT_ROWS = 2000
 #: (so within 0.1 of a half).
 POWER_ROUNDING = 0.2
 POWER_DENOMINATORS = (2, 3, 4)
+#: A sum or ratio with more fitted coefficients than this does not end the search, however exact.
+MAX_EXACT_COEFFICIENTS = 6
 #: Rows of sparse sums, and their largest term size by number of variables (the number of terms
 #: grows as variables**size; beyond the table, 3).
 SUM_ROWS = 256
@@ -88,6 +91,15 @@ SNAP_TOLERANCE = 0.2
 #: Laws whose constants are snapped: the most accurate, and the simplest of those close to them.
 SNAP_ACCURATE = 8
 SNAP_SIMPLE = 4
+#: Share of the time left for the factors of a law that splits into a product or a sum (for the
+#: one group a law depends on, when the others do not matter), and the error floor of their
+#: searches, as a multiple of the split's own error.
+SEPARABLE_SHARE = 0.5
+SOLE_GROUP_SHARE = 0.7
+SEPARATION_FLOOR = 3.0
+MIN_FACTOR_BUDGET_S = 3.0
+#: Share of that time, beyond it, for snapping the composed law's constants.
+SEPARABLE_SNAP_SHARE = 0.3
 #: Share of the time budget kept for snapping the constants of the laws found.
 FINISH_SHARE = 0.05
 #: Below this held-out R² nothing is called a law.
@@ -132,6 +144,8 @@ TRANSFORMS = (
     _TargetTransform("1/y", lambda y: 1 / y, lambda e: 1 / e, lambda y: bool(np.all(y != 0))),
     _TargetTransform("y^2", np.square, sympy.sqrt, lambda y: bool(np.all(y >= 0))),
     _TargetTransform("sqrt(y)", np.sqrt, lambda e: e**2, lambda y: bool(np.all(y >= 0))),
+    # Inverse square roots of sums (the Lorentz factor, a potential 1/√(r² + d² - 2rd·cos α)).
+    _TargetTransform("1/y^2", lambda y: 1 / y**2, lambda e: 1 / sympy.sqrt(e), lambda y: bool(np.all(y > 0))),
     _TargetTransform("log(y)", np.log, sympy.exp, lambda y: bool(np.all(y > 0))),
     # Angles given by their sine or cosine (refraction, diffraction): arcsin and arccos laws.
     _TargetTransform("sin(y)", np.sin, sympy.asin, lambda y: bool(np.all(np.abs(y) <= np.pi / 2))),
@@ -226,17 +240,18 @@ class LawFinder(RegressorMixin, BaseEstimator):
         laws: list[Law] = []
         # The search stops early enough for the constants to be snapped within the budget.
         deadline = started + self.time_budget_s * (1 - FINISH_SHARE)
+        respects = self._unit_check(units, target_name)
+        laws.extend(self._separated(views[0], train, deadline - time.perf_counter(), respects, say))
         for i, view in enumerate(views):
+            if _exact(laws):
+                break
             share = (deadline - time.perf_counter()) / (len(views) - i) * (0.6 if self.use_gp else 1.0)
             say(f"brute force on {view.name} ({len(view.symbols)} variables)")
             laws.extend(self._brute_force(view, train, rng, max(share, 1.0)))
-            if _exact(laws):
-                break
         if self.use_gp and time.perf_counter() < deadline - 2 and not _exact(laws):
             view = views[0]
             say(f"genetic programming on {view.name}")
             laws.extend(self._genetic(view, train, deadline - time.perf_counter()))
-        respects = self._unit_check(units, target_name)
         laws = _respecting(laws, respects, say)
         say("snapping constants")
         # Snapping gets its share however long the search overran (by a few tenths of a second on a
@@ -403,6 +418,82 @@ class LawFinder(RegressorMixin, BaseEstimator):
         )
         return [reduced, raw], analysis
 
+    def _separated(
+        self,
+        view: _View,
+        train: np.ndarray,
+        left_s: float,
+        respects: Callable[[sympy.Expr], bool] | None,
+        say: Callable[[str], None],
+    ) -> list[Law]:
+        """Where the target is a product or a sum of functions of disjoint groups of the view's
+        variables (``separability.py``), each function searched for on its own table, within
+        :data:`SEPARABLE_SHARE` of the ``left_s`` seconds left in all (shared by the groups as
+        the squares of their sizes), and the law composed of them with its constants fitted
+        again to the data. Where the target depends on one group only, the search of that
+        group is the whole search, on fewer variables: it gets :data:`SOLE_GROUP_SHARE`.
+
+        The groups are searched smallest first, each on the data with the laws found so far and
+        the splines of the groups still to come divided out (taken away, for a sum): a spline is
+        good to about 1e-5, a law found for one variable is often exact, and so the last group,
+        the hardest, sees a table as exact as the laws before it. The composed law's constants
+        are snapped at once, on the data (each factor's search had little time for it): exact,
+        it ends the search."""
+        x, y = view.x[train], view.y[train]
+        separation = separate(x, y)
+        if separation is None:
+            return []
+        product = separation.kind == "product"
+        groups = [[view.symbols[i] for i in group] for group in separation.groups]
+        say(f"the law splits: a {separation.kind} of functions of {' | '.join(', '.join(map(str, g)) for g in groups)}")
+        # A group the target does not depend on (its factor flat to within the splines' error)
+        # has no factor, and leaves the others a table without its spline.
+        found: dict[int, np.ndarray] = {}
+        for k, values in enumerate(separation.factors):
+            flat = np.std(values) <= SEPARATION_FLOOR * separation.error * (1.0 if product else np.std(y))
+            if flat:
+                say(f"the target does not depend on {', '.join(map(str, groups[k]))}")
+                found[k] = np.full(len(y), 1.0 if product else 0.0)
+        order = sorted((k for k in range(len(groups)) if k not in found), key=lambda k: len(groups[k]))
+        sole = len(order) == 1
+        budget_s = left_s * (SOLE_GROUP_SHARE if sole else SEPARABLE_SHARE)
+        total = sum(len(groups[k]) ** 2 for k in order)
+        factors = []
+        for position, k in enumerate(order):
+            others = [*found.values(), *(separation.factors[j] for j in order[position + 1 :])]
+            with np.errstate(all="ignore"):
+                target = y / np.prod(others, axis=0) if product else y - np.sum(others, axis=0)
+            if not np.all(np.isfinite(target)):
+                return []
+            columns = list(separation.groups[k])
+            finder = LawFinder(
+                time_budget_s=max(budget_s * len(columns) ** 2 / total, MIN_FACTOR_BUDGET_S),
+                max_size=self.max_size,
+                use_gp=self.use_gp and sole,
+                random_state=self.random_state,
+                # Splines, or laws found from them, make the table good to about the split's
+                # error and no better; divided by flat factors alone, it is the data itself.
+                error_floor=self.error_floor if sole else SEPARATION_FLOOR * separation.error,
+            )
+            try:
+                finder.fit(x[:, columns], target, names=[s.name for s in groups[k]])
+            except AutoalignError:  # a table the search refuses (too few distinct values)
+                return []
+            if finder.law_candidate_ is None:
+                return []
+            factors.append(finder.law_candidate_.expression)
+            found[k] = finder.predict(x[:, columns]) if finder.found_ else separation.factors[k]
+        if not factors:
+            return []
+        shape = sympy.Mul(*factors) if product else sympy.Add(*factors)
+        rows = slice(0, FIT_ROWS)
+        fitted, _ = fit_constants(shape, view.symbols, x[rows], y[rows], scale_inputs=False)
+        fitted = refit_floats(fitted, view.symbols, x[rows], y[rows])
+        law = self._law(view.to_original(fitted), f"separable {separation.kind}")
+        if law is None:
+            return []
+        return self._snapped([law], time.perf_counter() + budget_s * SEPARABLE_SNAP_SHARE, respects)
+
     def _brute_force(self, view: _View, train: np.ndarray, rng: np.random.Generator, budget_s: float) -> list[Law]:
         """Enumeration, then sums and ratios, then the constants of the best shapes, within
         ``budget_s`` (shares :data:`SEARCH_SHARE` and :data:`SUMS_SHARE` for the first two)."""
@@ -435,7 +526,7 @@ class LawFinder(RegressorMixin, BaseEstimator):
             # At least their own share, however long the enumeration overran its own.
             planned = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
             sums_until = max(planned, time.perf_counter() + budget_s * SUMS_SHARE)
-            laws.extend(self._sums(view, x, y, transforms, rng, sums_until))
+            laws.extend(self._sums(view, x, y, _by_promise(transforms, candidates, scored), rng, sums_until))
             if _exact(laws):
                 return laws
         stop_at = max(started + budget_s, time.perf_counter() + budget_s * MIN_REFINE_SHARE)
@@ -505,9 +596,10 @@ class LawFinder(RegressorMixin, BaseEstimator):
         deadline: float,
     ) -> list[Law]:
         """Sparse sums and ratios of small terms (``sparse.py``) for the target and each of its
-        transforms, until ``deadline``: first the sums of every transform (the cheapest, and
-        exact for a squared distance only on y²), then the ratios, then the sums' shorter forms,
-        so that a slow machine loses the least likely laws."""
+        transforms (``transforms``, the most promising first), until ``deadline``: first the
+        sum and ratios of the most promising transform, then the sums of every other (the
+        cheapest, and exact for a squared distance only on y²), then their ratios, then the
+        sums' shorter forms, so that a slow machine loses the least likely laws."""
         rows = rng.choice(len(y), size=min(SUM_ROWS, len(y)), replace=False)
         size = SUM_TERM_SIZES.get(len(view.symbols), 3)
         features, terms = BruteForce(view.symbols, max_size=size).features(x[rows])
@@ -515,6 +607,8 @@ class LawFinder(RegressorMixin, BaseEstimator):
             mask, terms = terms.respecting(view.dimensions)
             features = features[mask]
         laws: list[Law] = []
+        if features.size == 0:  # every term overflowed (values near 1e30) or broke the units
+            return laws
         shorter: list[tuple[sympy.Expr, _TargetTransform]] = []
 
         def add(found: sympy.Expr, transform: _TargetTransform, source: str, approximate: bool) -> None:
@@ -525,20 +619,28 @@ class LawFinder(RegressorMixin, BaseEstimator):
             if (law := self._law(expression, source, approximate=approximate)) is not None:
                 laws.append(law)
 
-        for source in ("sparse sum", "sparse ratio"):
-            for transform in transforms:
-                if time.perf_counter() > deadline or _exact(laws):
-                    return laws
-                with np.errstate(all="ignore"):
-                    target = transform.forward(y[rows])
-                fit: SparseFit | None = (
-                    sparse_sum(features, terms, target)
-                    if source == "sparse sum"
-                    else sparse_ratio(features, terms, target, terms.monomials)
-                )
-                if fit is not None:
-                    add(fit.expression, transform, source, not fit.exact)
-                    shorter.extend((e, transform) for e in fit.shorter)
+        # Denominators of monomials, and apart from them those with an angle: together, a
+        # combination such as 1 - cos a - a²/2 + a⁴/24 nearly vanishes, and 0/0 fits anything.
+        denominators = {"sparse ratio": terms.monomials, "sparse ratio with an angle": terms.angled}
+        sources = ("sparse sum", *denominators)
+        first, *rest = transforms
+        tries = [(source, first) for source in sources] + [(source, t) for source in sources for t in rest]
+        for source, transform in tries:
+            if time.perf_counter() > deadline or _exact(laws):
+                return laws
+            with np.errstate(all="ignore"):
+                target = transform.forward(y[rows])
+            fit: SparseFit | None = None
+            if source == "sparse sum":
+                fit = sparse_sum(features, terms, target)
+            elif len(denominators[source]):
+                fit = sparse_ratio(features, terms, target, denominators[source])
+            if fit is not None:
+                # A series of many terms can match a smooth law to rounding error where it
+                # converges fast (1/(exp(z) - 1) by powers of z): it is kept, but ends nothing.
+                series = len(fit.expression.atoms(sympy.Float)) > MAX_EXACT_COEFFICIENTS
+                add(fit.expression, transform, source, not fit.exact or series)
+                shorter.extend((e, transform) for e in fit.shorter)
         for found, transform in shorter:
             if time.perf_counter() > deadline:
                 break
@@ -746,6 +848,21 @@ def _rescored(
             rescored[key] = Candidate(candidate.expression, candidate.size, r2, candidate.target)
     ranked = sorted(rescored.values(), key=lambda c: (-c.r2, c.size))
     return ranked + candidates[RESCORE:]
+
+
+def _by_promise(
+    transforms: list[_TargetTransform], candidates: list[Candidate], scored: list[_TargetTransform]
+) -> list[_TargetTransform]:
+    """The transforms of the target, those on which brute force came closest first: the sums
+    and ratios of every transform take longer than their share on a busy machine, and the
+    transform a law is simple in is usually the one its near misses were found on (the cos(y)
+    of an aberration law, the y² of a distance)."""
+    best: dict[str, float] = {}
+    for candidate in candidates:
+        name = scored[candidate.target].name
+        if np.isfinite(candidate.r2):
+            best[name] = max(best.get(name, -np.inf), candidate.r2)
+    return sorted(transforms, key=lambda t: -best.get(t.name, -np.inf))
 
 
 def _weighted_r2(values: np.ndarray, target: np.ndarray, weights: np.ndarray) -> float:
