@@ -8,7 +8,7 @@ variables (a tensor product of splines for a group of two or three). If such a s
 held-out rows to within :data:`TOLERANCE` of the target's spread, the law splits that way, and
 each spline, evaluated on the data, is the table of its own factor: a problem in fewer variables,
 where the search reaches deeper expressions (``1/sin(θ/2)⁴`` of Rutherford scattering is one
-factor of six, none of which a search over all seven variables at once reaches).
+of four factors, which a search over all four at once does not reach).
 
 Groups are found greedily: every variable alone, then the merge of two groups that helps the
 fit most, while none is yet within the tolerance. A product needs a target of one sign.
@@ -137,7 +137,7 @@ class _Splines:
     squares."""
 
     def __init__(self, x: np.ndarray, target: np.ndarray) -> None:
-        self._x, self._target = x, target
+        self._target = target
         self._transformers = {
             (size, i): SplineTransformer(n_knots=knots, degree=3, knots="quantile", extrapolation="continue").fit(
                 x[:, [i]]
