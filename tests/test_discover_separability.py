@@ -80,3 +80,35 @@ def test_the_law_finder_solves_a_product_whose_factors_are_found_apart():
     ratio = sympy.lambdify([finder.symbols_], finder.law_, "numpy")(list(x.T)) / y
     assert np.ptp(ratio) < 1e-9 * abs(np.mean(ratio)), finder.law_
     assert "separable" in finder.law_candidate_.source
+
+
+def _noisy(y: np.ndarray, level: float = 0.01, seed: int = 0) -> np.ndarray:
+    return y + np.random.default_rng(seed).normal(0, level * np.sqrt(np.mean(y**2)), len(y))
+
+
+def test_under_noise_a_product_still_splits_and_a_law_that_does_not_split_is_left_alone():
+    """With noise of 1% no additive model comes within the tolerance of the held-out rows; the
+    noise is measured by the model with pair interactions beside it, and only what the additive
+    model misses beyond it counts."""
+    x = _table([0.1, 0.05], [0.9, 0.6], rows=7500)
+    a, b = x.T
+    separation = separate(x, _noisy((1 - a) / np.sqrt(1 - b**2)))
+    assert separation is not None
+    assert separation.kind == "product" and sorted(separation.groups) == [(0,), (1,)]
+    assert separation.noise > 3 * separation.error
+    x = _table([0.1, 1], [0.9, 3], rows=7500)
+    a, c = x.T
+    assert separate(x, _noisy(np.sqrt(1 + c**2 - 2 * c * np.cos(3 * a)))) is None
+    assert separate(x, _noisy((a + c) / (1 + a * c))) is None
+
+
+def test_weights_let_a_product_split_where_most_rows_are_noisy():
+    """A dimensionless view's rows carry noise divided by their scale: the rows of small scale
+    are noisier, and the split is judged on the others."""
+    x = _table([0.1, 0.05], [0.9, 0.6], rows=7500, seed=2)
+    a, b = x.T
+    scale = np.random.default_rng(3).uniform(0.05, 1.0, len(a))
+    y = (1 - a) / np.sqrt(1 - b**2)
+    noisy = y + np.random.default_rng(4).normal(0, 0.002, len(y)) / scale
+    separation = separate(x, noisy, scale**2)
+    assert separation is not None and sorted(separation.groups) == [(0,), (1,)]

@@ -42,6 +42,9 @@ BINARY = {
 SIGNATURE_DIGITS = 9
 #: Candidate expressions evaluated at once (x 64 sample rows x 8 bytes: about 100 MB).
 BLOCK_ROWS = 200_000
+#: Rows of a level looked at for each target's best, as a multiple of those kept: the rest of
+#: them are the same shapes scaled or shifted.
+AFFINE_COPIES = 8
 #: Largest magnitude kept; bigger values come from overflowing compositions, not laws.
 MAX_MAGNITUDE = 1e12
 
@@ -114,6 +117,9 @@ class BruteForce:
         seen: set[bytes] = set()
         levels = {1: self._leaves(sample_x, seen)}
         found: list[Candidate] = []
+        # Shapes found for each target so far, up to scale and offset: ``3*x`` and ``x - 1`` are
+        # ``x`` to the affine score, and each would cost a constant fit of its own.
+        shapes: list[set[bytes]] = [set() for _ in range(standardized.shape[1])]
         for size in range(1, self.max_size + 1):
             if size > 1:
                 if time.perf_counter() - started > self.time_budget_s:
@@ -127,13 +133,12 @@ class BruteForce:
             exact = False
             for target in range(scores.shape[1]):
                 column = scores[:, target]
-                best = np.argsort(-column)[:keep]
+                ranked = np.argsort(-column)[: keep * AFFINE_COPIES]
+                best = _new_shapes(ranked[column[ranked] >= 0], level.values, shapes[target], keep)
                 found.extend(
-                    Candidate(self._sympy(levels, size, int(row)), size, float(column[row]), target)
-                    for row in best
-                    if column[row] >= 0
+                    Candidate(self._sympy(levels, size, int(row)), size, float(column[row]), target) for row in best
                 )
-                exact = exact or column[best[0]] > 1 - 1e-12
+                exact = exact or (bool(best) and column[best[0]] > 1 - 1e-12)
             if exact:
                 break
         found.sort(key=lambda c: (-c.r2, c.size))
@@ -403,6 +408,29 @@ def _standardize(values: np.ndarray) -> np.ndarray:
 def _affine_r2(values: np.ndarray, targets_standardized: np.ndarray) -> np.ndarray:
     """R² of the best ``a*f + b`` for every row ``f`` and target column: the squared correlation."""
     return (_standardize(values) @ targets_standardized) ** 2
+
+
+def _new_shapes(rows: np.ndarray, values: np.ndarray, seen: set[bytes], keep: int) -> list[int]:
+    """The first ``keep`` of ``rows`` whose shape (:func:`_affine_signature`) is not in ``seen``
+    (added to it)."""
+    new: list[int] = []
+    for row, shape in zip(rows, _affine_signature(values[rows]), strict=True):
+        if len(new) == keep:
+            break
+        if shape not in seen:
+            seen.add(shape)
+            new.append(int(row))
+    return new
+
+
+def _affine_signature(values: np.ndarray) -> list[bytes]:
+    """Each row standardized (centred, unit norm, its first clearly nonzero value positive) and
+    rounded: rows equal up to scale, sign and offset share one."""
+    standardized = _standardize(values)
+    first = np.argmax(np.abs(standardized) > 1e-6, axis=1)
+    signs = np.sign(standardized[np.arange(len(values)), first])[:, None]
+    rounded = np.round(standardized * signs * 1e8) + 0.0
+    return [row.tobytes() for row in np.nan_to_num(rounded)]
 
 
 def _signature(values: np.ndarray) -> np.ndarray:

@@ -32,6 +32,12 @@ MAX_NUMERATOR = 64
 #: eighths are physics' own: 8πG in gravitation, 3/(8π) in cosmology.
 SMALL_MULTIPLE = 4
 SMALL_MULTIPLE_OF_PI = 8
+#: How far (relative) a simple fraction may be from a constant to be tried in its place. Under
+#: noise of 1%, a law's constants come out a percent or two off (1/(0.984·exp(0.1616·x) - 0.984)
+#: for 1/(exp(x/2π) - 1)); whether the simple number fits as well is the loss's to say. Multiples
+#: of known constants are many more, and so closer: within 3%, one of them is near any number.
+SNAP_WINDOW = 0.03
+KNOWN_WINDOW = 0.01
 
 
 def snap_candidates(value: float) -> list[sympy.Expr]:
@@ -54,7 +60,12 @@ def snap_candidates(value: float) -> list[sympy.Expr]:
         return error > 1e-6, error > 1e-3, sympy.count_ops(e)
 
     found.sort(key=closeness)
-    return [sympy.Integer(0)] + [e for e in found if abs(float(e) - value) <= 1e-2 * abs(value) + 1e-12]
+
+    def near(e: sympy.Expr) -> bool:
+        window = SNAP_WINDOW if e.is_Rational else KNOWN_WINDOW
+        return abs(float(e) - value) <= window * abs(value) + 1e-12
+
+    return [sympy.Integer(0)] + [e for e in found if near(e)]
 
 
 def _small_multiple(expression: sympy.Expr) -> bool:
@@ -108,9 +119,21 @@ def snap(
     return expression
 
 
-def refit_floats(expression: sympy.Expr, variables: list[sympy.Symbol], x: np.ndarray, y: np.ndarray) -> sympy.Expr:
+def _root_weights(weights: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """What each row's residual is multiplied by in a weighted least-squares fit."""
+    return np.ones_like(y) if weights is None else np.sqrt(weights / np.mean(weights))
+
+
+def refit_floats(
+    expression: sympy.Expr,
+    variables: list[sympy.Symbol],
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> sympy.Expr:
     """The expression with its float constants re-fitted to the data (least squares from their
-    current values); unchanged when the fit fails."""
+    current values, weighted by ``weights``, the rows' inverse noise variances, if given);
+    unchanged when the fit fails."""
     floats = sorted(expression.atoms(sympy.Float), key=float)
     if not floats:
         return expression
@@ -119,8 +142,10 @@ def refit_floats(expression: sympy.Expr, variables: list[sympy.Symbol], x: np.nd
         [parameters, variables], expression.xreplace(dict(zip(floats, parameters, strict=True))), modules="numpy"
     )
 
+    root_weights = _root_weights(weights, y)
+
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return _residuals(function, theta, x, y)
+        return _residuals(function, theta, x, y) * root_weights
 
     try:
         with np.errstate(all="ignore"):
@@ -153,7 +178,7 @@ def fit_constants(
     parameters = [a, b, *scales]
     function = sympy.lambdify([parameters, variables], model, modules="numpy")
 
-    root_weights = np.ones_like(y) if weights is None else np.sqrt(weights / np.mean(weights))
+    root_weights = _root_weights(weights, y)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         return _residuals(function, theta, x, y) * root_weights

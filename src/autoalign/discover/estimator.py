@@ -88,6 +88,12 @@ COMPLEXITY_PRICE = 5.0
 ERROR_FLOOR = 1e-20
 #: Laws within this share of the best held-out error are among those snapped (the simplest few).
 SNAP_TOLERANCE = 0.2
+#: How much a snapped constant may raise a law's RMS error on the training rows: relative, at most
+#: ``SNAP_MAX_TOLERANCE``, and ``SNAP_EVIDENCE`` over the number of rows (a χ² of that size in
+#: the log-likelihood), so that on thousands of noisy rows an offset of 0.483 does not become
+#: 3/(2π) and make a wrong law the simplest.
+SNAP_MAX_TOLERANCE = 0.02
+SNAP_EVIDENCE = 8.0
 #: Laws whose constants are snapped: the most accurate, and the simplest of those close to them.
 SNAP_ACCURATE = 8
 SNAP_SIMPLE = 4
@@ -97,6 +103,8 @@ SNAP_SIMPLE = 4
 SEPARABLE_SHARE = 0.5
 SOLE_GROUP_SHARE = 0.7
 SEPARATION_FLOOR = 3.0
+#: Share of the noise that splines fitted to noisy rows carry: their errors below it say nothing.
+SPLINE_NOISE_SHARE = 0.1
 MIN_FACTOR_BUDGET_S = 3.0
 #: Share of that time, beyond it, for snapping the composed law's constants.
 SEPARABLE_SNAP_SHARE = 0.3
@@ -133,23 +141,31 @@ class Law:
 
 @dataclass(frozen=True, slots=True)
 class _TargetTransform:
+    """A function of the target a law may be simpler in (``1/y = exp(x) - 1``), its inverse
+    (to write the law back in ``y``), where it applies, and its derivative: noise of ``σ`` on
+    ``y`` is noise of about ``|slope(y)|·σ`` on the transform, so least squares on the transform
+    weighted by ``1/slope²`` is least squares on ``y`` (see :func:`_transform_weights`)."""
+
     name: str
     forward: Callable[[np.ndarray], np.ndarray]
     inverse: Callable[[sympy.Expr], sympy.Expr]
     valid: Callable[[np.ndarray], bool]
+    slope: Callable[[np.ndarray], np.ndarray]
 
 
 TRANSFORMS = (
-    _TargetTransform("y", lambda y: y, lambda e: e, lambda y: True),
-    _TargetTransform("1/y", lambda y: 1 / y, lambda e: 1 / e, lambda y: bool(np.all(y != 0))),
-    _TargetTransform("y^2", np.square, sympy.sqrt, lambda y: bool(np.all(y >= 0))),
-    _TargetTransform("sqrt(y)", np.sqrt, lambda e: e**2, lambda y: bool(np.all(y >= 0))),
+    _TargetTransform("y", lambda y: y, lambda e: e, lambda y: True, np.ones_like),
+    _TargetTransform("1/y", lambda y: 1 / y, lambda e: 1 / e, lambda y: bool(np.all(y != 0)), lambda y: -1 / y**2),
+    _TargetTransform("y^2", np.square, sympy.sqrt, lambda y: bool(np.all(y >= 0)), lambda y: 2 * y),
+    _TargetTransform("sqrt(y)", np.sqrt, lambda e: e**2, lambda y: bool(np.all(y >= 0)), lambda y: 0.5 / np.sqrt(y)),
     # Inverse square roots of sums (the Lorentz factor, a potential 1/√(r² + d² - 2rd·cos α)).
-    _TargetTransform("1/y^2", lambda y: 1 / y**2, lambda e: 1 / sympy.sqrt(e), lambda y: bool(np.all(y > 0))),
-    _TargetTransform("log(y)", np.log, sympy.exp, lambda y: bool(np.all(y > 0))),
+    _TargetTransform(
+        "1/y^2", lambda y: 1 / y**2, lambda e: 1 / sympy.sqrt(e), lambda y: bool(np.all(y > 0)), lambda y: -2 / y**3
+    ),
+    _TargetTransform("log(y)", np.log, sympy.exp, lambda y: bool(np.all(y > 0)), lambda y: 1 / y),
     # Angles given by their sine or cosine (refraction, diffraction): arcsin and arccos laws.
-    _TargetTransform("sin(y)", np.sin, sympy.asin, lambda y: bool(np.all(np.abs(y) <= np.pi / 2))),
-    _TargetTransform("cos(y)", np.cos, sympy.acos, lambda y: bool(np.all((y >= 0) & (y <= np.pi)))),
+    _TargetTransform("sin(y)", np.sin, sympy.asin, lambda y: bool(np.all(np.abs(y) <= np.pi / 2)), np.cos),
+    _TargetTransform("cos(y)", np.cos, sympy.acos, lambda y: bool(np.all((y >= 0) & (y <= np.pi))), np.sin),
 )
 
 
@@ -440,9 +456,10 @@ class LawFinder(RegressorMixin, BaseEstimator):
         are snapped at once, on the data (each factor's search had little time for it): exact,
         it ends the search."""
         x, y = view.x[train], view.y[train]
-        separation = separate(x, y)
+        separation = separate(x, y, None if view.weights is None else view.weights[train])
         if separation is None:
             return []
+        error = max(separation.error, SPLINE_NOISE_SHARE * separation.noise)
         product = separation.kind == "product"
         groups = [[view.symbols[i] for i in group] for group in separation.groups]
         say(f"the law splits: a {separation.kind} of functions of {' | '.join(', '.join(map(str, g)) for g in groups)}")
@@ -450,7 +467,7 @@ class LawFinder(RegressorMixin, BaseEstimator):
         # has no factor, and leaves the others a table without its spline.
         found: dict[int, np.ndarray] = {}
         for k, values in enumerate(separation.factors):
-            flat = np.std(values) <= SEPARATION_FLOOR * separation.error * (1.0 if product else np.std(y))
+            flat = np.std(values) <= SEPARATION_FLOOR * error * (1.0 if product else np.std(y))
             if flat:
                 say(f"the target does not depend on {', '.join(map(str, groups[k]))}")
                 found[k] = np.full(len(y), 1.0 if product else 0.0)
@@ -473,7 +490,7 @@ class LawFinder(RegressorMixin, BaseEstimator):
                 random_state=self.random_state,
                 # Splines, or laws found from them, make the table good to about the split's
                 # error and no better; divided by flat factors alone, it is the data itself.
-                error_floor=self.error_floor if sole else SEPARATION_FLOOR * separation.error,
+                error_floor=self.error_floor if sole else SEPARATION_FLOOR * error,
             )
             try:
                 finder.fit(x[:, columns], target, names=[s.name for s in groups[k]])
@@ -526,11 +543,11 @@ class LawFinder(RegressorMixin, BaseEstimator):
             # At least their own share, however long the enumeration overran its own.
             planned = started + budget_s * (SEARCH_SHARE + SUMS_SHARE)
             sums_until = max(planned, time.perf_counter() + budget_s * SUMS_SHARE)
-            laws.extend(self._sums(view, x, y, _by_promise(transforms, candidates, scored), rng, sums_until))
+            laws.extend(self._sums(view, x, y, weights, _by_promise(transforms, candidates, scored), rng, sums_until))
             if _exact(laws):
                 return laws
         stop_at = max(started + budget_s, time.perf_counter() + budget_s * MIN_REFINE_SHARE)
-        for i, candidate in enumerate(self._to_refine(candidates)):
+        for i, candidate in enumerate(self._to_refine(candidates, scored)):
             if time.perf_counter() > stop_at or (i >= REFINE and _exact(laws)):
                 break
             transform = scored[candidate.target]
@@ -539,12 +556,16 @@ class LawFinder(RegressorMixin, BaseEstimator):
         return laws
 
     @staticmethod
-    def _to_refine(candidates: list[Candidate]) -> list[Candidate]:
+    def _to_refine(candidates: list[Candidate], scored: list[_TargetTransform]) -> list[Candidate]:
         """The :data:`REFINE` best candidates, then the small ones, smallest first, while time
         lasts: a constant inside a function (``1/(exp(x/(2π)) - 1)``) hides the shape from the
-        affine score on the raw values, where a fit of ``a·f(c·x) + b`` finds it."""
+        affine score on the raw values, where a fit of ``a·f(c·x) + b`` finds it. A shape found
+        on a transform and on its smoothed versions is fitted once (to the transform)."""
         small = sorted((c for c in candidates[REFINE:] if c.size <= REFINE_SMALL_SIZE), key=lambda c: (c.size, -c.r2))
-        return candidates[:REFINE] + small
+        unique: dict[tuple[sympy.Expr, str], Candidate] = {}
+        for candidate in candidates[:REFINE] + small:
+            unique.setdefault((candidate.expression, scored[candidate.target].name), candidate)
+        return list(unique.values())
 
     def _power_law(self, view: _View, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> list[Law]:
         """``c·Π x_i^e_i`` with exponents rounded to halves, thirds or quarters, fitted in logs:
@@ -591,6 +612,7 @@ class LawFinder(RegressorMixin, BaseEstimator):
         view: _View,
         x: np.ndarray,
         y: np.ndarray,
+        weights: np.ndarray | None,
         transforms: list[_TargetTransform],
         rng: np.random.Generator,
         deadline: float,
@@ -630,11 +652,12 @@ class LawFinder(RegressorMixin, BaseEstimator):
                 return laws
             with np.errstate(all="ignore"):
                 target = transform.forward(y[rows])
+            row_weights = _transform_weights(transform, y[rows], None if weights is None else weights[rows])
             fit: SparseFit | None = None
             if source == "sparse sum":
-                fit = sparse_sum(features, terms, target)
+                fit = sparse_sum(features, terms, target, row_weights)
             elif len(denominators[source]):
-                fit = sparse_ratio(features, terms, target, denominators[source])
+                fit = sparse_ratio(features, terms, target, denominators[source], row_weights)
             if fit is not None:
                 # A series of many terms can match a smooth law to rounding error where it
                 # converges fast (1/(exp(z) - 1) by powers of z): it is kept, but ends nothing.
@@ -660,6 +683,7 @@ class LawFinder(RegressorMixin, BaseEstimator):
         scale_inputs: bool = True,
     ) -> list[Law]:
         rows = slice(0, FIT_ROWS)
+        row_weights = None if weights is None else weights[rows]
         with np.errstate(all="ignore"):
             target = transform.forward(y[rows])
         fitted, _ = fit_constants(
@@ -668,14 +692,20 @@ class LawFinder(RegressorMixin, BaseEstimator):
             x[rows],
             target,
             scale_inputs=scale_inputs and bool(shape.free_symbols),
-            weights=None if weights is None else weights[rows],
+            weights=_transform_weights(transform, y[rows], row_weights),
         )
         try:
-            expression = view.to_original(transform.inverse(fitted))
+            on_y = transform.inverse(fitted)
+            laws = [self._law(view.to_original(on_y), source)]
+            if transform.name != "y":
+                # The weights on the transform hold to first order only, and come from noisy
+                # values: the constants are fitted once more to y itself.
+                refitted = refit_floats(on_y, view.symbols, x[rows], y[rows], row_weights)
+                laws.append(self._law(view.to_original(refitted), source))
         except (TypeError, ValueError, ZeroDivisionError):
             return []
-        law = self._law(expression, source)
-        return [law] if law is not None else []
+        found = [law for law in laws if law is not None]
+        return [min(found, key=lambda law: law.train_rmse)] if found else []
 
     def _genetic(self, view: _View, train: np.ndarray, budget_s: float) -> list[Law]:
         from autoalign.discover.gp import operon_expressions
@@ -699,6 +729,9 @@ class LawFinder(RegressorMixin, BaseEstimator):
         close = [law for law in laws if law.test_rmse <= accurate[0].test_rmse * (1 + SNAP_TOLERANCE) + 1e-12]
         simple = sorted(close, key=lambda law: law.complexity)[:SNAP_SIMPLE]
         chosen = sorted(dict.fromkeys([*accurate, *simple]), key=lambda law: len(law.expression.atoms(sympy.Float)))
+        # Under noise, a simple number's loss must be what chance explains: on n rows a constant
+        # fitted to them beats its true value by about 1/(2n) of the RMS error.
+        tolerance = min(SNAP_MAX_TOLERANCE, SNAP_EVIDENCE / len(self._y_train))
         snapped = []
         for law in chosen:
             if time.perf_counter() > deadline:
@@ -707,6 +740,7 @@ class LawFinder(RegressorMixin, BaseEstimator):
                 law.expression,
                 lambda e: self._rmse(e, self._x_train, self._y_train),
                 refit=lambda e: refit_floats(e, self.symbols_, self._x_train[:FIT_ROWS], self._y_train[:FIT_ROWS]),
+                tolerance=tolerance,
                 floor=self.error_floor * float(np.sqrt(np.mean(self._y_train**2))),
                 deadline=deadline,
                 admissible=respects or (lambda _expression: True),
@@ -895,6 +929,26 @@ def _sample_rows(weights: np.ndarray | None, n: int, rng: np.random.Generator) -
     """The brute-force sample: :data:`SAMPLE_ROWS` rows drawn from the most trusted."""
     pool = _trusted_rows(weights, n)
     return rng.choice(pool, size=min(SAMPLE_ROWS, len(pool)), replace=False)
+
+
+#: Largest weight a transform gives a row, over the median: where its slope vanishes (y² at
+#: y = 0) the first-order noise does too, but the second-order noise does not.
+MAX_WEIGHT_RATIO = 1e6
+
+
+def _transform_weights(transform: _TargetTransform, y: np.ndarray, weights: np.ndarray | None) -> np.ndarray | None:
+    """The rows' inverse noise variances on ``transform(y)``, relative (``None``: all equal).
+
+    Under noise, a law fitted to ``1/y`` without them trusts the rows where ``y`` is smallest,
+    whose inverse is mostly noise (``1/(exp(x) - 1)`` at ``x = 4`` is 0.02, noise of 1% of the
+    target's RMS is 0.13): it is the rows of large ``y`` that pin ``exp(x) - 1`` down."""
+    if transform.name == "y":
+        return weights
+    with np.errstate(all="ignore"):
+        carried = (np.ones(len(y)) if weights is None else weights) / transform.slope(y) ** 2
+    positive = carried[np.isfinite(carried) & (carried > 0)]
+    cap = MAX_WEIGHT_RATIO * float(np.median(positive)) if len(positive) else 1.0
+    return _relative(np.minimum(np.nan_to_num(carried, nan=0.0, posinf=cap), cap))
 
 
 def _relative(weights: np.ndarray) -> np.ndarray | None:

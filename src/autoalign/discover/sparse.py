@@ -51,15 +51,20 @@ class SparseFit:
     shorter: tuple[sympy.Expr, ...] = ()
 
 
-def sparse_sum(features: np.ndarray, expressions: Sequence[sympy.Expr], target: np.ndarray) -> SparseFit | None:
+def sparse_sum(
+    features: np.ndarray, expressions: Sequence[sympy.Expr], target: np.ndarray, weights: np.ndarray | None = None
+) -> SparseFit | None:
     """``c0 + Σ c_i·term_i`` over at most :data:`MAX_TERMS` of ``features`` (rows are terms,
-    columns the sample), or None when no sum explains the target better than one term would."""
+    columns the sample), or None when no sum explains the target better than one term would.
+    ``weights`` are the rows' inverse noise variances, if they differ."""
 
     def predict(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
         return coefficients[:-1] @ features[chosen] + coefficients[-1]
 
     every = np.arange(len(features))
-    found = _select(features, target, min_terms=2, predict=predict, ranked=every, simplest=every, shorter=True)
+    found = _select(
+        features, target, min_terms=2, predict=predict, ranked=every, simplest=every, shorter=True, weights=weights
+    )
     if found is None:
         return None
     chosen, coefficients, exact, shorter = found
@@ -72,7 +77,11 @@ def sparse_sum(features: np.ndarray, expressions: Sequence[sympy.Expr], target: 
 
 
 def sparse_ratio(
-    features: np.ndarray, expressions: Sequence[sympy.Expr], target: np.ndarray, monomials: np.ndarray
+    features: np.ndarray,
+    expressions: Sequence[sympy.Expr],
+    target: np.ndarray,
+    monomials: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> SparseFit | None:
     """``(c0 + Σ p_i·t_i) / (1 + Σ q_j·t_j)`` with at least one denominator term, or None.
 
@@ -101,13 +110,15 @@ def sparse_ratio(
 
     # The simplest denominators start paths: ranked by how well they alone fit, the products with
     # the target would crowd out every numerator term.
+    root = _root(weights, len(target))
+
     def refine(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
         """The ratio's own least squares from the linearized fit's coefficients: with noise on
         the target, the products ``y·t_j`` are noisy too and bias the linear fit."""
         try:
             with np.errstate(all="ignore"):
                 result = least_squares(
-                    lambda c: np.nan_to_num(predict(chosen, c) - target, nan=1e6, posinf=1e6, neginf=-1e6),
+                    lambda c: np.nan_to_num((predict(chosen, c) - target) * root, nan=1e6, posinf=1e6, neginf=-1e6),
                     coefficients,
                     method="lm",
                     max_nfev=REFINE_EVALUATIONS * len(coefficients),
@@ -125,6 +136,9 @@ def sparse_ratio(
         ranked=np.arange(n),
         simplest=np.arange(n, len(stacked)),
         refine=refine,
+        weights=weights,
+        # A denominator's product y·t_j is as simple as its term t_j.
+        order=np.concatenate([np.arange(n), monomials]),
     )
     if found is None:
         return None
@@ -146,12 +160,15 @@ def _select(
     simplest: np.ndarray,
     refine: Callable[[list[int], np.ndarray], np.ndarray] = lambda _chosen, coefficients: coefficients,
     shorter: bool = False,
+    weights: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray, bool, list[tuple[list[int], np.ndarray]]] | None:
     """The terms (indices into ``features``) of the best sparse sum, its coefficients (the
     constant last), whether ``predict(terms, coefficients)`` matches the target to rounding
     error and, with ``shorter``, the terms and coefficients of the sums that backward
     elimination leaves, down to ``min_terms``; None when the best has fewer than ``min_terms``
-    terms (a single term is brute force's job).
+    terms (a single term is brute force's job). ``weights`` are the rows' inverse noise
+    variances; ``order`` each feature's place in the order of simplicity (by default, its index).
 
     Terms are chosen by orthogonal least squares: each step takes the term that most reduces the
     error once made orthogonal to those already chosen (plain matching pursuit goes astray when
@@ -163,32 +180,41 @@ def _select(
     usable = np.flatnonzero(np.all(np.isfinite(features), axis=1) & (np.ptp(features, axis=1) > 0))
     if not len(usable) or not np.all(np.isfinite(target)) or np.ptp(target) == 0:
         return None
-    rows = features[usable]
+    # Weighted least squares is plain least squares on rows scaled by the roots of their
+    # weights, the constant term among them as a column of those roots.
+    simplicity = np.arange(len(features)) if order is None else order
+    root = _root(weights, len(target))
+    constant = root / np.linalg.norm(root)
+    scaled_target = target * root
+    rows = features[usable] * root
     norms = np.einsum("ij,ij->i", rows, rows)
-    centered = target - target.mean()
-    first_gains = _gains(rows @ centered, norms, rows.sum(axis=1) ** 2 / len(target))
-    exact = EXACT * float(target @ target)
+    centered = scaled_target - constant * (constant @ scaled_target)
+    first_gains = _gains(rows @ centered, norms, (rows @ constant) ** 2)
+    exact = EXACT * float(scaled_target @ scaled_target)
 
     def fit(chosen: list[int]) -> tuple[float, np.ndarray]:
-        design = np.column_stack([features[chosen].T, np.ones(len(target))])
-        coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+        design = np.column_stack([features[chosen].T, np.ones(len(target))]) * root[:, None]
+        coefficients, *_ = np.linalg.lstsq(design, scaled_target, rcond=None)
         coefficients = refine(chosen, coefficients)
-        residual = target - predict(chosen, coefficients)
+        residual = (target - predict(chosen, coefficients)) * root
         return (float(residual @ residual) if np.all(np.isfinite(residual)) else np.inf), coefficients
 
     def rank(chosen: list[int]) -> tuple[bool, float, float]:
         """Exact sums first, the fewest terms first; then by the Bayesian information criterion
-        (error against terms)."""
+        (error against terms), a term's price growing with the simpler terms there are: picked
+        among the thousands, it must fit much more than their best fits of the noise does."""
         error = fit(chosen)[0]
         if error <= exact:
             return False, len(chosen), error
-        return True, len(target) * np.log(max(error, 1e-300)) + len(chosen) * _price(len(target), len(features)), error
+        price = sum(_price(len(target), int(simplicity[t]) + 2) for t in chosen)
+        return True, len(target) * np.log(max(error, 1e-300)) + price, error
 
     in_ranked = np.flatnonzero(np.isin(usable, ranked))
     best = in_ranked[np.argsort(-first_gains[in_ranked])[: STARTS // 2]]
     first = np.flatnonzero(np.isin(usable, simplest))[: STARTS // 2]
     paths = [
-        [int(usable[i]) for i in _greedy(rows, norms, target, int(start))] for start in dict.fromkeys([*best, *first])
+        [int(usable[i]) for i in _greedy(rows, norms, scaled_target, constant, simplicity[usable], int(start))]
+        for start in dict.fromkeys([*best, *first])
     ]
     chosen = _pruned(min(paths, key=rank), fit, exact, _min_gain(len(target), len(features)))
     if len(chosen) < min_terms:
@@ -238,11 +264,24 @@ def _min_gain(rows: int, terms: int) -> float:
     return max(MIN_GAIN, 1 - float(np.exp(-_price(rows, terms) / rows)))
 
 
-def _greedy(features: np.ndarray, norms: np.ndarray, target: np.ndarray, start: int) -> list[int]:
+def _root(weights: np.ndarray | None, n: int) -> np.ndarray:
+    """The square roots of the rows' weights, scaled to a mean square of 1 (ones without weights)."""
+    return np.ones(n) if weights is None else np.sqrt(weights / np.mean(weights))
+
+
+def _greedy(
+    features: np.ndarray, norms: np.ndarray, target: np.ndarray, constant: np.ndarray, order: np.ndarray, start: int
+) -> list[int]:
     """Orthogonal least squares from ``start``: the chosen terms. ``norms`` are the terms'
-    squared norms; each step costs two products of the terms with a vector."""
+    squared norms, ``constant`` the unit column of the constant term, ``order`` their places
+    in the order of simplicity; each step costs two products of the terms with a vector.
+
+    Each step takes the term whose cut of the error most exceeds its price (:func:`_price`,
+    by its place): under noise, among thousands of terms some complex one nearly collinear
+    with the right term always fits the noise a little better."""
     n = len(target)
-    column = np.ones(n) / np.sqrt(n)
+    prices = np.log(n) + 2 * np.log(order + 2.0)
+    column = constant
     basis = column[:, None]
     projected = (features @ column) ** 2
     residual = target - column * (column @ target)
@@ -250,10 +289,13 @@ def _greedy(features: np.ndarray, norms: np.ndarray, target: np.ndarray, start: 
     chosen: list[int] = []
     while len(chosen) < MAX_TERMS and float(residual @ residual) > EXACT * scale:
         if chosen:
-            gains = _gains(features @ residual, norms, projected)
+            error = float(residual @ residual)
+            gains = np.minimum(_gains(features @ residual, norms, projected), error)
             gains[chosen] = 0
-            best = int(np.argmax(gains))
-            if gains[best] < _min_gain(n, len(features)) * float(residual @ residual):
+            with np.errstate(divide="ignore"):
+                surplus = n * np.log(error / np.maximum(error - gains, EXACT * scale)) - prices
+            best = int(np.argmax(surplus))
+            if surplus[best] < 0 or gains[best] < MIN_GAIN * error:
                 break
         else:
             best = start
