@@ -119,9 +119,10 @@ def snap(
     return expression
 
 
-def _root_weights(weights: np.ndarray | None, y: np.ndarray) -> np.ndarray:
-    """What each row's residual is multiplied by in a weighted least-squares fit."""
-    return np.ones_like(y) if weights is None else np.sqrt(weights / np.mean(weights))
+def root_weights(weights: np.ndarray | None, n: int) -> np.ndarray:
+    """What each of ``n`` rows is multiplied by in a weighted least-squares fit: the roots of
+    the weights (inverse noise variances), scaled to a mean square of 1; ones without weights."""
+    return np.ones(n) if weights is None else np.sqrt(weights / np.mean(weights))
 
 
 def refit_floats(
@@ -142,10 +143,10 @@ def refit_floats(
         [parameters, variables], expression.xreplace(dict(zip(floats, parameters, strict=True))), modules="numpy"
     )
 
-    root_weights = _root_weights(weights, y)
+    row_scales = root_weights(weights, len(y))
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return _residuals(function, theta, x, y) * root_weights
+        return _residuals(function, theta, x, y) * row_scales
 
     try:
         with np.errstate(all="ignore"):
@@ -178,10 +179,10 @@ def fit_constants(
     parameters = [a, b, *scales]
     function = sympy.lambdify([parameters, variables], model, modules="numpy")
 
-    root_weights = _root_weights(weights, y)
+    row_scales = root_weights(weights, len(y))
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return _residuals(function, theta, x, y) * root_weights
+        return _residuals(function, theta, x, y) * row_scales
 
     start_values = _affine_start(expression, variables, x, y)
     best: tuple[float, np.ndarray] | None = None

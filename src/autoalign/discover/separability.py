@@ -29,6 +29,8 @@ import numpy as np
 import scipy.linalg
 from sklearn.preprocessing import SplineTransformer
 
+from autoalign.discover.constants import root_weights
+
 #: Relative RMS error on held-out rows (a share of the target's standard deviation) within which
 #: a sum of splines counts as the target's own shape. Splines of this size follow a smooth
 #: factor to about 1e-6; a law that does not split leaves errors of a percent or more.
@@ -120,8 +122,9 @@ class _HeldOut:
 
     def holds(self, groups: Groups) -> tuple[bool, float, float]:
         """Whether the additive model over ``groups`` is the target's shape; its misfit, and the noise."""
-        if self.error(groups) <= TOLERANCE:
-            return True, self.error(groups), 0.0
+        error = self.error(groups)
+        if error <= TOLERANCE:
+            return True, error, 0.0
         misfit, noise = self.beyond_noise(groups)
         return misfit <= max(TOLERANCE, NOISE_SHARE * noise), misfit, noise
 
@@ -178,7 +181,7 @@ class _Splines:
     one for each of some pairs of columns, fitted by weighted least squares."""
 
     def __init__(self, x: np.ndarray, target: np.ndarray, weights: np.ndarray) -> None:
-        self._root = np.sqrt(weights / np.mean(weights))
+        self._root = root_weights(weights, len(target))
         self._target = target * self._root
         self._transformers = {
             (size, i): SplineTransformer(n_knots=knots, degree=3, knots="quantile", extrapolation="continue").fit(

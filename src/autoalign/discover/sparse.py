@@ -21,6 +21,8 @@ import numpy as np
 import sympy
 from scipy.optimize import least_squares
 
+from autoalign.discover.constants import root_weights
+
 #: Terms a sum may have.
 MAX_TERMS = 8
 #: Squared error, relative to the target's mean square, below which a sum is exact (rounding
@@ -110,7 +112,7 @@ def sparse_ratio(
 
     # The simplest denominators start paths: ranked by how well they alone fit, the products with
     # the target would crowd out every numerator term.
-    root = _root(weights, len(target))
+    root = root_weights(weights, len(target))
 
     def refine(chosen: list[int], coefficients: np.ndarray) -> np.ndarray:
         """The ratio's own least squares from the linearized fit's coefficients: with noise on
@@ -183,7 +185,7 @@ def _select(
     # Weighted least squares is plain least squares on rows scaled by the roots of their
     # weights, the constant term among them as a column of those roots.
     simplicity = np.arange(len(features)) if order is None else order
-    root = _root(weights, len(target))
+    root = root_weights(weights, len(target))
     constant = root / np.linalg.norm(root)
     scaled_target = target * root
     rows = features[usable] * root
@@ -262,11 +264,6 @@ def _price(rows: int, terms: int) -> float:
 def _min_gain(rows: int, terms: int) -> float:
     """The share of the residual a new term must cut (equivalent to paying :func:`_price`)."""
     return max(MIN_GAIN, 1 - float(np.exp(-_price(rows, terms) / rows)))
-
-
-def _root(weights: np.ndarray | None, n: int) -> np.ndarray:
-    """The square roots of the rows' weights, scaled to a mean square of 1 (ones without weights)."""
-    return np.ones(n) if weights is None else np.sqrt(weights / np.mean(weights))
 
 
 def _greedy(
