@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -113,6 +114,27 @@ def test_a_discover_run_asked_to_stop_stops_at_its_next_message(tmp_path):
         stopped = discover.run(run.id)
         assert stopped.status == "cancelled" and stopped.result is None
         assert discover.running_here() == 0
+
+
+def test_a_job_ending_while_it_is_read_never_reads_as_interrupted(tmp_path):
+    """The page polls in one thread while the doer ends the job in another: whatever the order of
+    the poll's read and the end, the poll sees running or done, never interrupted."""
+    workspace = Workspace.open(tmp_path / "ws")
+    seen: list[str] = []
+
+    def poll(job_id: int) -> None:
+        while (state := jobs.get(workspace, job_id).state) == "running":
+            pass
+        seen.append(state)
+
+    for _ in range(100):
+        job_id = jobs.start(workspace, "discover.fit")
+        reader = threading.Thread(target=poll, args=(job_id,))
+        reader.start()
+        jobs.finish(workspace, job_id, result={"law": "u*v"})
+        reader.join(timeout=30)
+    assert seen == ["done"] * 100
+    workspace.close()
 
 
 def test_jobs_from_the_cli_and_the_api_are_one_list(tmp_path):

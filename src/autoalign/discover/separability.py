@@ -183,11 +183,12 @@ class _Splines:
     def __init__(self, x: np.ndarray, target: np.ndarray, weights: np.ndarray) -> None:
         self._root = root_weights(weights, len(target))
         self._target = target * self._root
+        knots_by_size: list[tuple[int | str, int]] = [*KNOTS.items(), ("pair", PAIR_KNOTS)]
         self._transformers = {
             (size, i): SplineTransformer(n_knots=knots, degree=3, knots="quantile", extrapolation="continue").fit(
                 x[:, [i]]
             )
-            for size, knots in {**KNOTS, "pair": PAIR_KNOTS}.items()
+            for size, knots in knots_by_size
             for i in range(x.shape[1])
         }
         self._own = {key: t.transform(x[:, [key[1]]]) for key, t in self._transformers.items()}

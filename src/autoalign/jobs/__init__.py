@@ -240,6 +240,11 @@ def _job(workspace: Workspace, row: tuple) -> Job:
         finished,
     ) = row
     if state == "running" and not _still_running(workspace, job_id, pid):
+        # The doer may have ended the job between the row being read and the check: it stores
+        # the end before letting go, so a row read again shows how it ended.
+        fresh = workspace.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if fresh is not None and fresh[2] != "running":
+            return _job(workspace, fresh)
         state = "interrupted"
     return Job(
         id=job_id,
