@@ -1,5 +1,6 @@
 """Chunking keeps exact offsets, respects headings and stays within the token budget."""
 
+from autoalign.assist.sentences import split_sentences
 from autoalign.library.chunking import MAX_TOKENS, chunk_text, estimate_tokens
 
 
@@ -56,3 +57,16 @@ def test_text_without_structure_and_empty_text():
 def test_comment_lines_in_code_fences_are_not_headings():
     text = "# Real\n\nIntro.\n\n```python\n# not a heading\nx = 1\n```\n\nAfter the code."
     assert {c.section for c in chunk_text(text)} == {"Real"}
+
+
+def test_a_long_paragraph_is_cut_where_the_assistants_sentences_end():
+    """One rule for both: a chunk never ends after "e.g." or an initial, where a cited sentence
+    would run on into the next chunk."""
+    sentence = "Reward models are gamed by proxies, e.g. Goodhart effects studied by J. Smith and others. "
+    text = "## Findings\n\n" + sentence * 40
+    chunks = chunk_text(text, min_tokens=20, max_tokens=40)
+    assert len(chunks) > 5
+    ends = {s.end for s in split_sentences(text)}
+    for chunk in chunks:
+        assert chunk.end in ends, text[chunk.end - 20 : chunk.end + 5]
+        assert text[chunk.start : chunk.end].removeprefix("## Findings\n\n").startswith("Reward models")

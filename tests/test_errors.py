@@ -6,6 +6,8 @@ import importlib
 import pkgutil
 import re
 
+import pytest
+
 import autoalign
 from autoalign import errors
 
@@ -42,3 +44,16 @@ def test_statuses_say_who_must_act():
     assert errors.ModelError.http_status == 502  # the model behind the server failed
     assert errors.WorkspaceError.http_status == 503  # the server's operator must act
     assert issubclass(errors.DataError, ValueError)  # what scikit-learn callers catch
+
+
+def test_typed_texts_are_refused_in_the_same_words_wherever_they_are_typed():
+    from autoalign.assist.context import validate_prompt
+    from autoalign.library.search import MAX_QUERY_CHARS, validate_query
+
+    assert validate_query("  reward hacking \n") == "reward hacking"
+    for check, what in ((validate_query, "query"), (validate_prompt, "question")):
+        with pytest.raises(errors.InputError, match=f"^the {what} is empty: "):
+            check(" \n\t")
+        with pytest.raises(errors.InputError, match=f"^the {what} is 10,001 characters long; the limit is 10,000"):
+            check("x" * (MAX_QUERY_CHARS + 1))
+        assert check("x" * MAX_QUERY_CHARS) == "x" * MAX_QUERY_CHARS

@@ -94,3 +94,15 @@ class WorkspaceError(AutoalignError):
     """The workspace folder or its database cannot be used."""
 
     http_status = 503
+
+
+def require_text(text: str, what: str, limit: int, *, empty: str, too_long: str = "") -> str:
+    """``text`` stripped, or an :class:`InputError` saying that it is empty (and, in ``empty``, what
+    to write) or how far over ``limit`` it runs (and, in ``too_long``, where long texts go). Every
+    query, question and draft a person types passes here, so each is refused in the same words."""
+    text = text.strip()
+    if not text:
+        raise InputError(f"the {what} is empty: {empty}")
+    if len(text) > limit:
+        raise InputError(f"the {what} is {len(text):,} characters long; the limit is {limit:,}. {too_long}".rstrip())
+    return text

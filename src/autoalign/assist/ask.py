@@ -87,9 +87,7 @@ def ask(
         written = write(context, f"Answer the question: {question}", found, references, cancel=cancel)
         if not written.covered:
             return _not_covered(result, "the model found no answer in the passages")
-        result.sections.append(Section("Answer", tuple(written.items)))
-        if written.dropped:
-            result.sections.append(Section("Left out: not supported by the library", tuple(written.dropped)))
+        result.sections.extend(written.sections("Answer"))
     else:
         passage_rank: dict[tuple[str, int], int] = {}
         for rank, sentence in ranked:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from autoalign.assist.context import Context
 from autoalign.assist.evidence import sentences_of
-from autoalign.assist.records import Item, References, Span
+from autoalign.assist.records import Item, References, Section, Span
 from autoalign.assist.sentences import plain, split_sentences
 from autoalign.models import ChatMessage, Sampling, TokenEvent
 
@@ -45,6 +45,14 @@ class Written:
     items: list[Item]
     dropped: list[Item]
     covered: bool
+
+    def sections(self, title: str, *, source: str = "the library") -> list[Section]:
+        """The supported sentences under ``title``, then the dropped ones apart, saying why they
+        were left out: a reader sees what the model wrote that ``source`` does not back."""
+        shown = [Section(title, tuple(self.items))]
+        if self.dropped:
+            shown.append(Section(f"Left out: not supported by {source}", tuple(self.dropped)))
+        return shown
 
 
 def write(

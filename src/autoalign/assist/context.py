@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autoalign.assist.verify import Verifier
-from autoalign.errors import AutoalignError
+from autoalign.errors import require_text
 from autoalign.library import Library
 from autoalign.library.search import MAX_QUERY_CHARS
 from autoalign.models import LanguageModel, get_model
@@ -51,13 +51,10 @@ class Context:
 
 
 def validate_prompt(text: str, what: str = "question", limit: int = MAX_QUERY_CHARS) -> str:
-    """``text`` stripped, or a clear refusal of an empty or oversized one."""
-    text = text.strip()
-    if not text:
-        raise AutoalignError(f"the {what} is empty: write something first")
-    if len(text) > limit:
-        raise AutoalignError(
-            f"the {what} is {len(text):,} characters long; the limit is {limit:,}. "
-            "Add long texts to the library (`autoalign library add`) and summarize or distill them there."
-        )
-    return text
+    return require_text(
+        text,
+        what,
+        limit,
+        empty="write something first",
+        too_long="Add long texts to the library (`autoalign library add`) and summarize or distill them there.",
+    )

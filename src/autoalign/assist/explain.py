@@ -38,9 +38,7 @@ def explain(context: Context, uids: list[str], *, cancel: threading.Event | None
     if context.writes:
         evidence = document_passages(context, list(own)) + [d.span for d in definitions]
         written = write(context, EXPLAIN_TASK, evidence, references, cancel=cancel)
-        result.sections.append(Section("Explanation", tuple(written.items)))
-        if written.dropped:
-            result.sections.append(Section("Left out: not supported by the library", tuple(written.dropped)))
+        result.sections.extend(written.sections("Explanation"))
     else:
         result.sections.append(
             Section("In short", cited_quotes(central_sentences(context, spans, IN_SHORT), references))

@@ -1,8 +1,8 @@
 """Sentences with their character offsets: the unit that assistants select, cite and verify.
 
 A citation must point at the exact span of the document it quotes, so sentences are never
-rewritten here; they are located. Markdown headings, list markers and lines too short to say
-anything are not sentences.
+rewritten here; they are located, between the breaks of :func:`autoalign.prose.sentence_breaks`.
+Markdown headings, list markers and lines too short to say anything are not sentences.
 """
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ import html
 import re
 from dataclasses import dataclass
 
-#: A sentence ends at ., ! or ? (plus closing quotes or brackets) followed by space and an
-#: upper-case letter, a digit or an opening quote; or at a line break.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
-#: Words after which a full stop does not end the sentence.
-_ABBREVIATIONS = frozenset(
-    "e.g i.e et al cf vs fig eq dr mr mrs ms prof sec no approx resp ca st jr sr inc ltd etc".split()  # noqa: SIM905
-)
+from autoalign.prose import sentence_breaks
+
 _HEADING_OR_RULE = re.compile(r"^\s*(#{1,6}\s|[-*_=]{3,}\s*$|\|)")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -49,31 +44,11 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     """
     sentences: list[Sentence] = []
     start = 0
-    for boundary in _boundaries(text):
-        _keep(text, start, boundary[0], offset, sentences)
-        start = boundary[1]
+    for end, next_start in sentence_breaks(text):
+        _keep(text, start, end, offset, sentences)
+        start = next_start
     _keep(text, start, len(text), offset, sentences)
     return sentences
-
-
-def _boundaries(text: str) -> list[tuple[int, int]]:
-    found = []
-    for match in _BOUNDARY.finditer(text):
-        if match.group().startswith("\n") or not _ends_with_abbreviation(text, match.start()):
-            found.append((match.start(), match.end()))
-    return found
-
-
-def _ends_with_abbreviation(text: str, end: int) -> bool:
-    """Whether the full stop before ``end`` closes an abbreviation ("e.g.", "et al.") or an initial."""
-    head = text[max(0, end - 12) : end].rstrip("\"'”’)]")
-    if not head.endswith("."):
-        return False
-    word = re.search(r"([A-Za-z.]+)\.$", head)
-    if not word:
-        return False
-    token = word.group(1).lower().strip(".")
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
 
 
 def _keep(text: str, start: int, end: int, offset: int, into: list[Sentence]) -> None:

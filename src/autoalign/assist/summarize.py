@@ -80,9 +80,7 @@ def summarize(
     if context.writes:
         task = f"Summarize the passages in at most {n} sentences, for an alignment researcher."
         written = write(context, task, document_passages(context, uids), references, cancel=cancel)
-        result.sections.append(Section("Summary", tuple(written.items)))
-        if written.dropped:
-            result.sections.append(Section("Left out: not supported by the documents", tuple(written.dropped)))
+        result.sections.extend(written.sections("Summary", source="the documents"))
     else:
         result.sections.append(Section("Summary", cited_quotes(central_sentences(context, spans, n), references)))
     result.references = references.spans

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from autoalign.library.records import Chunk
+from autoalign.prose import sentence_breaks
 
 #: Tokens are estimated as words x 1.3 (English text under a BPE or WordPiece vocabulary).
 TOKENS_PER_WORD = 1.3
@@ -22,7 +23,6 @@ MAX_TOKENS = 300
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _FENCE = re.compile(r"^```.*?(?:^```[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S(?:.*\S)?)*")  # lines up to a blank line
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\S+")
 
 
@@ -85,9 +85,9 @@ def _split_long(text: str, start: int, end: int, max_tokens: int) -> Iterator[_B
     """Cut an over-long paragraph at sentence ends, and an over-long sentence at words."""
     pieces: list[_Block] = []
     cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        pieces.append(_Block(cursor, match.start(), estimate_tokens(text[cursor : match.start()])))
-        cursor = match.end()
+    for sentence_end, next_start in sentence_breaks(text, start, end):
+        pieces.append(_Block(cursor, sentence_end, estimate_tokens(text[cursor:sentence_end])))
+        cursor = next_start
     pieces.append(_Block(cursor, end, estimate_tokens(text[cursor:end])))
     for piece in pieces:
         if piece.tokens <= max_tokens:

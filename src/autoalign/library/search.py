@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from autoalign.errors import AutoalignError
+from autoalign.errors import AutoalignError, require_text
 from autoalign.library import store
 from autoalign.library.highlight import highlight_spans, query_terms
 from autoalign.library.lexical import Filters, LexicalIndex, date_key
@@ -32,12 +32,7 @@ FEEDBACK_WEIGHT = 1.0
 
 
 def validate_query(query: str) -> str:
-    query = query.strip()
-    if not query:
-        raise AutoalignError("the query is empty: say what to search for")
-    if len(query) > MAX_QUERY_CHARS:
-        raise AutoalignError(f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
-    return query
+    return require_text(query, "query", MAX_QUERY_CHARS, empty="say what to search for")
 
 
 def allowed_chunks(db: sqlite3.Connection, filters: Filters) -> set[int]:

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from autoalign import __version__
 from autoalign.assist import Assistant
 from autoalign.errors import AutoalignError
 from autoalign.library import Library
@@ -17,21 +18,24 @@ from autoalign.web import routes_assist, routes_discover, routes_jobs, routes_li
 from autoalign.web.templating import NAV, STATIC_DIR, error_response
 from autoalign.web.uploads import RecentUploads
 
+#: The OpenAPI description of the JSON API (for clients and code generators).
+OPENAPI_PATH = "/api/openapi.json"
+
 
 def create_app(library: Library, *, token: str | None = None) -> FastAPI:
     """The web app over ``library``; with ``token``, every request must present it."""
-    # No generated docs pages: they load scripts from a CDN, which the CSP (and offline use) forbid.
-    app = FastAPI(title="autoalign", docs_url=None, redoc_url=None, openapi_url=None)
+    # The API's description is served (every JSON route names its shape, web/schemas.py), but no
+    # generated docs pages: they load scripts from a CDN, which the CSP (and offline use) forbid.
+    app = FastAPI(title="autoalign", version=__version__, docs_url=None, redoc_url=None, openapi_url=OPENAPI_PATH)
     app.state.library = library
     app.state.uploads = RecentUploads()
     app.state.loom = Loom(library.workspace)
     app.state.generations = routes_loom.Generations()
     app.state.assistant = Assistant(library)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(routes_library.router)
-    app.include_router(routes_loom.router)
-    app.include_router(routes_discover.router)
-    app.include_router(routes_assist.router)
+    for routes in (routes_library, routes_loom, routes_discover, routes_assist):
+        app.include_router(routes.pages)
+        app.include_router(routes.router)
     app.include_router(routes_jobs.router)
 
     @app.get("/", include_in_schema=False)

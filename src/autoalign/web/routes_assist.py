@@ -23,9 +23,13 @@ from autoalign.assist import IDEAS, KINDS, MAX_IDEAS, Assistant, Kind, Result
 from autoalign.assist.store import Session
 from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom.tree import MAX_ID
+from autoalign.web import schemas
 from autoalign.web.templating import page, templates, when
 from autoalign.web.urls import reader_path
 
+#: The pages and their forms, for the browser; the JSON API (``router``) is what the API
+#: description (``/api/openapi.json``) lists.
+pages = APIRouter(include_in_schema=False)
 router = APIRouter()
 T = TypeVar("T")
 
@@ -159,32 +163,32 @@ def run_form(
     return RedirectResponse(result_url(result.id), status_code=303)
 
 
-@router.get("/assist", response_class=HTMLResponse)
+@pages.get("/assist", response_class=HTMLResponse)
 def assist_index(request: Request, assistant: AssistantDep, kind: Kind | None = None) -> HTMLResponse:
     return assist_page(request, assistant, kind=kind)
 
 
-@router.post("/assist/ask")
+@pages.post("/assist/ask")
 def ask_form(request: Request, assistant: AssistantDep, question: Annotated[str, Form()] = "") -> Response:
     return run_form(request, assistant, "ask", {"question": question}, lambda: assistant.ask(question))
 
 
-@router.post("/assist/summarize")
+@pages.post("/assist/summarize")
 def summarize_form(request: Request, assistant: AssistantDep, form: DocumentsDep) -> Response:
     return run_form(request, assistant, "documents", form.values, lambda: assistant.summarize(form.uids))
 
 
-@router.post("/assist/explain")
+@pages.post("/assist/explain")
 def explain_form(request: Request, assistant: AssistantDep, form: DocumentsDep) -> Response:
     return run_form(request, assistant, "documents", form.values, lambda: assistant.explain(form.uids))
 
 
-@router.post("/assist/distill")
+@pages.post("/assist/distill")
 def distill_form(request: Request, assistant: AssistantDep, form: DocumentsDep) -> Response:
     return run_form(request, assistant, "documents", form.values, lambda: assistant.distill(one_document(form.uids)))
 
 
-@router.post("/assist/brainstorm")
+@pages.post("/assist/brainstorm")
 def brainstorm_form(
     request: Request,
     assistant: AssistantDep,
@@ -195,7 +199,7 @@ def brainstorm_form(
     return run_form(request, assistant, "brainstorm", values, lambda: assistant.brainstorm(question, n=n))
 
 
-@router.get("/assist/result/{result_id}.md")
+@pages.get("/assist/result/{result_id}.md")
 def result_markdown(result_id: ResultId, assistant: AssistantDep) -> Response:
     """The result as a markdown file, references included, for notes and papers."""
     result = assistant.result(result_id)
@@ -206,13 +210,13 @@ def result_markdown(result_id: ResultId, assistant: AssistantDep) -> Response:
     )
 
 
-@router.get("/assist/result/{result_id}", response_class=HTMLResponse)
+@pages.get("/assist/result/{result_id}", response_class=HTMLResponse)
 def result_page(request: Request, result_id: ResultId, assistant: AssistantDep) -> HTMLResponse:
     result = assistant.result(result_id)
     return page(request, "assist_result.html", {"result": result, "created": when(result.created_at or 0)})
 
 
-@router.post("/assist/result/{result_id}/grow")
+@pages.post("/assist/result/{result_id}/grow")
 def grow_form(
     result_id: ResultId,
     assistant: AssistantDep,
@@ -224,12 +228,12 @@ def grow_form(
     return RedirectResponse(f"/loom/{tree.id}", status_code=303)
 
 
-@router.get("/assist/duck", response_class=HTMLResponse)
+@pages.get("/assist/duck", response_class=HTMLResponse)
 def duck_index(request: Request, assistant: AssistantDep) -> HTMLResponse:
     return duck_page(request, assistant, None)
 
 
-@router.get("/assist/duck/{session_id}", response_class=HTMLResponse)
+@pages.get("/assist/duck/{session_id}", response_class=HTMLResponse)
 def duck_session_page(request: Request, session_id: SessionId, assistant: AssistantDep) -> HTMLResponse:
     return duck_page(request, assistant, assistant.session(session_id))
 
@@ -249,7 +253,7 @@ def duck_page(
     return page(request, "assist_duck.html", context, status_code=status)
 
 
-@router.post("/assist/duck")
+@pages.post("/assist/duck")
 def duck_form(
     request: Request,
     assistant: AssistantDep,
@@ -267,7 +271,7 @@ def duck_form(
     return RedirectResponse(f"{session_url(session_id)}#latest", status_code=303)
 
 
-@router.get("/assist/write", response_class=HTMLResponse)
+@pages.get("/assist/write", response_class=HTMLResponse)
 def write_page(request: Request) -> HTMLResponse:
     """The writing editor; /static/assist.js asks ``/api/assist/complete`` for the next words."""
     return page(request, "assist_write.html")
@@ -296,12 +300,12 @@ async def cancelled_if_gone(request: Request, work: Callable[[threading.Event], 
 
 
 # -- JSON API ----------------------------------------------------------------------------------------
-@router.post("/api/assist/ask")
+@router.post("/api/assist/ask", response_model=schemas.AssistResult)
 def ask_api(assistant: AssistantDep, question: Annotated[str, Body(embed=True)] = "") -> dict[str, Any]:
     return result_json(assistant.ask(question))
 
 
-@router.post("/api/assist/summarize")
+@router.post("/api/assist/summarize", response_model=schemas.AssistResult)
 def summarize_api(
     assistant: AssistantDep,
     documents: Annotated[list[str], Body(embed=True)],
@@ -310,17 +314,17 @@ def summarize_api(
     return result_json(assistant.summarize(documents, sentences=sentences))
 
 
-@router.post("/api/assist/explain")
+@router.post("/api/assist/explain", response_model=schemas.AssistResult)
 def explain_api(assistant: AssistantDep, documents: Annotated[list[str], Body(embed=True)]) -> dict[str, Any]:
     return result_json(assistant.explain(documents))
 
 
-@router.post("/api/assist/distill")
+@router.post("/api/assist/distill", response_model=schemas.AssistResult)
 def distill_api(assistant: AssistantDep, document: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
     return result_json(assistant.distill(document))
 
 
-@router.post("/api/assist/brainstorm")
+@router.post("/api/assist/brainstorm", response_model=schemas.AssistResult)
 def brainstorm_api(
     assistant: AssistantDep,
     question: Annotated[str, Body(embed=True)] = "",
@@ -330,7 +334,7 @@ def brainstorm_api(
     return result_json(assistant.brainstorm(question, n=n, seed=seed))
 
 
-@router.post("/api/assist/duck")
+@router.post("/api/assist/duck", response_model=schemas.DuckTurn)
 def duck_api(
     assistant: AssistantDep,
     text: Annotated[str, Body(embed=True)] = "",
@@ -341,7 +345,7 @@ def duck_api(
     return {"session": session_id, "result": result_json(reply)}
 
 
-@router.post("/api/assist/complete")
+@router.post("/api/assist/complete", response_model=schemas.Completion)
 async def complete_api(
     request: Request,
     assistant: AssistantDep,
@@ -355,7 +359,7 @@ async def complete_api(
     return {"completion": completion}
 
 
-@router.get("/api/assist/results")
+@router.get("/api/assist/results", response_model=schemas.Results)
 def history_api(assistant: AssistantDep, kind: Kind | None = None) -> dict[str, Any]:
     return {
         "results": [
@@ -372,12 +376,12 @@ def history_api(assistant: AssistantDep, kind: Kind | None = None) -> dict[str, 
     }
 
 
-@router.get("/api/assist/results/{result_id}")
+@router.get("/api/assist/results/{result_id}", response_model=schemas.AssistResult)
 def result_api(result_id: ResultId, assistant: AssistantDep) -> dict[str, Any]:
     return result_json(assistant.result(result_id))
 
 
-@router.post("/api/assist/results/{result_id}/grow", status_code=201)
+@router.post("/api/assist/results/{result_id}/grow", status_code=201, response_model=schemas.TreeLink)
 def grow_api(
     result_id: ResultId,
     assistant: AssistantDep,
@@ -388,7 +392,7 @@ def grow_api(
     return tree.info().as_dict() | {"url": f"/loom/{tree.id}"}
 
 
-@router.get("/api/assist/sessions")
+@router.get("/api/assist/sessions", response_model=schemas.Sessions)
 def sessions_api(assistant: AssistantDep) -> dict[str, Any]:
     return {
         "sessions": [
@@ -398,7 +402,7 @@ def sessions_api(assistant: AssistantDep) -> dict[str, Any]:
     }
 
 
-@router.get("/api/assist/sessions/{session_id}")
+@router.get("/api/assist/sessions/{session_id}", response_model=schemas.Session)
 def session_api(session_id: SessionId, assistant: AssistantDep) -> dict[str, Any]:
     session = assistant.session(session_id)
     return {

@@ -22,6 +22,7 @@ from autoalign.discover.runs import Run
 from autoalign.discover.units import parse_units_table, read_units_text
 from autoalign.errors import AutoalignError
 from autoalign.loom.tree import MAX_ID
+from autoalign.web import schemas
 from autoalign.web.templating import page, when
 
 #: Largest table the page takes; bigger ones are for ``autoalign discover fit``, which reads a file.
@@ -36,6 +37,9 @@ DEMO_SAMPLES = 2000
 #: Runs listed on the page.
 RECENT = 50
 
+#: The pages and their forms, for the browser; the JSON API (``router``) is what the API
+#: description (``/api/openapi.json``) lists.
+pages = APIRouter(include_in_schema=False)
 router = APIRouter()
 
 RunId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
@@ -103,7 +107,7 @@ def refuse_if_busy(discover: Discover) -> None:
 
 
 # -- pages -------------------------------------------------------------------------------------------
-@router.get("/discover", response_class=HTMLResponse)
+@pages.get("/discover", response_class=HTMLResponse)
 def discover_page(request: Request, discover: DiscoverDep) -> HTMLResponse:
     """The upload form, the demo's button, and the latest runs."""
     listed = [(run, when(run.created_at)) for run in discover.runs(RECENT)]
@@ -121,7 +125,7 @@ def discover_page(request: Request, discover: DiscoverDep) -> HTMLResponse:
     )
 
 
-@router.get("/discover/runs/{run_id}", response_class=HTMLResponse)
+@pages.get("/discover/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: RunId, discover: DiscoverDep) -> HTMLResponse:
     """One run; the script follows it and renders its result from the JSON API (one renderer)."""
     run = discover.run(run_id)
@@ -129,7 +133,7 @@ def run_page(request: Request, run_id: RunId, discover: DiscoverDep) -> HTMLResp
 
 
 # -- JSON API ----------------------------------------------------------------------------------------
-@router.post("/api/discover/columns")
+@router.post("/api/discover/columns", response_model=schemas.TableColumns)
 def columns_api(file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """The columns of a table, for the form that picks the target; a table the fit could not read
     is refused here, before anything starts."""
@@ -137,7 +141,7 @@ def columns_api(file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     return {"file": file.filename, "columns": table.names, "rows": len(table.values)}
 
 
-@router.post("/api/discover/fit", status_code=202)
+@router.post("/api/discover/fit", status_code=202, response_model=schemas.Run)
 def fit_api(
     discover: DiscoverDep,
     file: Annotated[UploadFile, File()],
@@ -158,7 +162,7 @@ def fit_api(
     )
 
 
-@router.post("/api/discover/demo", status_code=202)
+@router.post("/api/discover/demo", status_code=202, response_model=schemas.Run)
 def demo_api(
     discover: DiscoverDep,
     system: Annotated[str, Form(min_length=1, max_length=40)] = "piston",
@@ -172,17 +176,17 @@ def demo_api(
     return run_json(discover.start_demo(system, samples, time_budget_s=time_budget_s, seed=seed))
 
 
-@router.get("/api/discover/gallery")
+@router.get("/api/discover/gallery", response_model=schemas.Gallery)
 def gallery_api() -> dict[str, Any]:
     """The apparatus the demo can simulate, with their true quantities and laws."""
     return {"apparatus": [entry.as_dict() for entry in APPARATUS.values()]}
 
 
-@router.get("/api/discover/runs")
+@router.get("/api/discover/runs", response_model=schemas.Runs)
 def runs_api(discover: DiscoverDep) -> dict[str, Any]:
     return {"runs": [run_json(run) for run in discover.runs(RECENT)]}
 
 
-@router.get("/api/discover/runs/{run_id}")
+@router.get("/api/discover/runs/{run_id}", response_model=schemas.Run)
 def run_api(run_id: RunId, discover: DiscoverDep) -> dict[str, Any]:
     return run_json(discover.run(run_id))

@@ -16,6 +16,7 @@ from autoalign.errors import AutoalignError
 from autoalign.library import MAX_UPLOAD_BYTES, Hit, Library, LibraryStats
 from autoalign.library.parsers import SUPPORTED_SUFFIXES
 from autoalign.library.search import MODES, Mode
+from autoalign.web import schemas
 from autoalign.web.templating import page
 from autoalign.web.text import cite_span, reader_view
 from autoalign.web.uploads import RecentUploads, UploadSummary, add_file
@@ -25,6 +26,9 @@ from autoalign.web.urls import reader_path
 MAX_K = 200
 RELATED = 5
 
+#: The pages and their forms, for the browser; the JSON API (``router``) is what the API
+#: description (``/api/openapi.json``) lists.
+pages = APIRouter(include_in_schema=False)
 router = APIRouter()
 
 
@@ -102,7 +106,7 @@ def pending_of(library: Library, stats: LibraryStats) -> int:
 
 
 # -- pages -------------------------------------------------------------------------------------------
-@router.get("/library", response_class=HTMLResponse)
+@pages.get("/library", response_class=HTMLResponse)
 def library_page(
     request: Request,
     library: LibraryDep,
@@ -148,7 +152,7 @@ def library_page(
     )
 
 
-@router.post("/library/add")
+@pages.post("/library/add")
 def add_documents(
     library: LibraryDep, uploads: UploadsDep, files: Annotated[list[UploadFile], File(default_factory=list)]
 ) -> RedirectResponse:
@@ -159,14 +163,14 @@ def add_documents(
     return RedirectResponse(f"/library?upload={uploads.put(summary)}", status_code=303)
 
 
-@router.post("/library/embed")
+@pages.post("/library/embed")
 def embed_pending(library: LibraryDep) -> RedirectResponse:
     """Start (or find) the background embedding job; the library page then follows its progress."""
     pid = library.embed_in_background()
     return RedirectResponse(f"/library?embed={pid or 0}", status_code=303)  # 0: nothing to embed
 
 
-@router.get("/library/doc/{uid:path}", response_class=HTMLResponse)
+@pages.get("/library/doc/{uid:path}", response_class=HTMLResponse)
 def reader_page(
     request: Request, uid: str, library: LibraryDep, start: str | None = None, end: str | None = None
 ) -> HTMLResponse:
@@ -177,7 +181,7 @@ def reader_page(
     return page(request, "reader.html", {"document": document, "cite": cite, "view": reader_view(document.text, cite)})
 
 
-@router.get("/library/text/{uid:path}", response_class=PlainTextResponse)
+@pages.get("/library/text/{uid:path}", response_class=PlainTextResponse)
 def plain_text(uid: str, library: LibraryDep) -> PlainTextResponse:
     """The whole text, for documents too long to render as a page."""
     return PlainTextResponse(library.document(uid).text)
@@ -210,7 +214,7 @@ def status_json(stats: LibraryStats, pending: int) -> dict[str, Any]:
     }
 
 
-@router.get("/api/library/search")
+@router.get("/api/library/search", response_model=schemas.SearchResults)
 def search_api(library: LibraryDep, form: SearchDep) -> dict[str, Any]:
     hits = form.run(library)
     return {
@@ -220,7 +224,7 @@ def search_api(library: LibraryDep, form: SearchDep) -> dict[str, Any]:
     }
 
 
-@router.get("/api/library/documents/{uid:path}")
+@router.get("/api/library/documents/{uid:path}", response_model=schemas.DocumentText)
 def document_api(uid: str, library: LibraryDep) -> dict[str, Any]:
     document = library.document(uid)
     return document.info.as_dict() | {
@@ -232,7 +236,7 @@ def document_api(uid: str, library: LibraryDep) -> dict[str, Any]:
     }
 
 
-@router.get("/api/library/related/{uid:path}")
+@router.get("/api/library/related/{uid:path}", response_model=schemas.RelatedDocuments)
 def related_api(uid: str, library: LibraryDep, k: Annotated[int, Query(ge=1, le=50)] = RELATED) -> dict[str, Any]:
     return {
         "related": [
@@ -242,7 +246,7 @@ def related_api(uid: str, library: LibraryDep, k: Annotated[int, Query(ge=1, le=
     }
 
 
-@router.get("/api/library/status")
+@router.get("/api/library/status", response_model=schemas.LibraryStatus)
 def status_api(library: LibraryDep) -> dict[str, Any]:
     stats = library.stats()
     return status_json(stats, pending_of(library, stats))

@@ -24,6 +24,7 @@ from autoalign.errors import AutoalignError, NotFoundError
 from autoalign.loom import BUILTIN_TAGS, ContinuationDone, GenerationEvent, Loom, Node, Started, Tree
 from autoalign.loom.tree import MAX_ID
 from autoalign.models import TokenEvent
+from autoalign.web import schemas
 from autoalign.web.templating import page, when
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ MAX_PAGE = 1000
 #: would otherwise weigh megabytes on every step.
 PATH_TOKEN_NODES = 64
 
+#: The pages and their forms, for the browser; the JSON API (``router``) is what the API
+#: description (``/api/openapi.json``) lists.
+pages = APIRouter(include_in_schema=False)
 router = APIRouter()
 
 TreeId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -129,6 +133,13 @@ def event_sse(event: GenerationEvent) -> str:
     raise TypeError(f"unexpected generation event {event!r}")
 
 
+#: What the generation stream holds, for ``/docs``.
+GENERATION_EVENTS = (
+    "Server-Sent Events: `started` (the generation's id), then `token` and `node` events for each "
+    "continuation, then `done`; `error` if the model fails on the way."
+)
+
+
 # -- generation streaming ----------------------------------------------------------------------------
 async def in_thread(events: Iterator[GenerationEvent]) -> AsyncIterator[GenerationEvent]:
     """``events`` driven to their end by a thread of their own, handed over as they come.
@@ -188,14 +199,14 @@ async def generation_stream(
 
 
 # -- pages -------------------------------------------------------------------------------------------
-@router.get("/loom", response_class=HTMLResponse)
+@pages.get("/loom", response_class=HTMLResponse)
 def loom_page(request: Request, loom: LoomDep) -> HTMLResponse:
     """Every tree, most recently changed first, and the form that starts a new one."""
     trees = [(info, when(info.updated_at)) for info in loom.trees()]
     return page(request, "loom_index.html", {"trees": trees})
 
 
-@router.post("/loom/new")
+@pages.post("/loom/new")
 def new_tree_form(
     loom: LoomDep, prompt: Annotated[str, Form()] = "", title: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
@@ -203,13 +214,13 @@ def new_tree_form(
     return RedirectResponse(f"/loom/{tree.id}", status_code=303)
 
 
-@router.post("/loom/{tree_id}/delete")
+@pages.post("/loom/{tree_id}/delete")
 def delete_tree_form(tree_id: TreeId, loom: LoomDep) -> RedirectResponse:
     loom.delete_tree(tree_id)
     return RedirectResponse("/loom", status_code=303)
 
 
-@router.get("/loom/{tree_id}", response_class=HTMLResponse)
+@pages.get("/loom/{tree_id}", response_class=HTMLResponse)
 def tree_page(request: Request, tree: TreeDep) -> HTMLResponse:
     """The Loom itself; the script fills it from the JSON API, so there is one renderer of trees."""
     profiles = sorted({EMBEDDED_PROFILE, *tree.workspace.settings.models.profiles})
@@ -217,12 +228,12 @@ def tree_page(request: Request, tree: TreeDep) -> HTMLResponse:
 
 
 # -- JSON API: trees ---------------------------------------------------------------------------------
-@router.get("/api/loom/trees")
+@router.get("/api/loom/trees", response_model=schemas.Trees)
 def trees_api(loom: LoomDep) -> dict[str, Any]:
     return {"trees": [info.as_dict() for info in loom.trees()]}
 
 
-@router.post("/api/loom/trees", status_code=201)
+@router.post("/api/loom/trees", status_code=201, response_model=schemas.TreeInfo)
 def create_tree_api(
     loom: LoomDep,
     prompt: Annotated[str, Body(embed=True)] = "",
@@ -232,39 +243,39 @@ def create_tree_api(
     return loom.new_tree(prompt, title=title, settings=settings).info().as_dict()
 
 
-@router.get("/api/loom/trees/{tree_id}")
+@router.get("/api/loom/trees/{tree_id}", response_model=schemas.TreeState)
 def tree_api(tree: TreeDep) -> dict[str, Any]:
     return tree_state(tree)
 
 
-@router.patch("/api/loom/trees/{tree_id}")
+@router.patch("/api/loom/trees/{tree_id}", response_model=schemas.TreeInfo)
 def rename_tree_api(tree: TreeDep, title: Annotated[str, Body(embed=True, min_length=1)]) -> dict[str, Any]:
     tree.rename(title)
     return tree.info().as_dict()
 
 
-@router.delete("/api/loom/trees/{tree_id}")
+@router.delete("/api/loom/trees/{tree_id}", response_model=schemas.TreeDeleted)
 def delete_tree_api(tree_id: TreeId, loom: LoomDep) -> dict[str, Any]:
     loom.delete_tree(tree_id)
     return {"deleted": tree_id}
 
 
-@router.patch("/api/loom/trees/{tree_id}/settings")
+@router.patch("/api/loom/trees/{tree_id}/settings", response_model=schemas.TreeSettings)
 def settings_api(tree: TreeDep, changes: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     return {"settings": tree.update_settings(**changes).model_dump()}
 
 
-@router.get("/api/loom/trees/{tree_id}/search")
+@router.get("/api/loom/trees/{tree_id}/search", response_model=schemas.FoundNodes)
 def search_api(tree: TreeDep, q: str = "", limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> dict[str, Any]:
     return {"query": q, "nodes": nodes_json(tree.search(q, limit=limit))}
 
 
-@router.get("/api/loom/trees/{tree_id}/tagged")
+@router.get("/api/loom/trees/{tree_id}/tagged", response_model=schemas.TaggedNodes)
 def tagged_api(tree: TreeDep, tag: Annotated[str, Query(min_length=1)] = "bookmark") -> dict[str, Any]:
     return {"tag": tag, "nodes": nodes_json(tree.tagged(tag))}
 
 
-@router.post("/api/loom/trees/{tree_id}/hoist")
+@router.post("/api/loom/trees/{tree_id}/hoist", response_model=schemas.Hoisted)
 def hoist_api(
     tree: TreeDep, node_id: Annotated[int | None, Body(embed=True, ge=1, le=MAX_ID)] = None
 ) -> dict[str, Any]:
@@ -273,13 +284,13 @@ def hoist_api(
     return {"hoisted_id": node_id}
 
 
-@router.post("/api/loom/trees/{tree_id}/walk")
+@router.post("/api/loom/trees/{tree_id}/walk", response_model=schemas.Node)
 def walk_api(tree: TreeDep, node_id: Annotated[int | None, Body(embed=True, ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
     """Descend at random from ``node_id`` (default: the current node) to a leaf, made current."""
     return node_json(tree.walk(node_id))
 
 
-@router.post("/api/loom/trees/{tree_id}/undo-delete")
+@router.post("/api/loom/trees/{tree_id}/undo-delete", response_model=schemas.Deletion)
 def undo_delete_api(
     tree: TreeDep, deletion_id: Annotated[int | None, Body(embed=True, ge=1, le=MAX_ID)] = None
 ) -> dict[str, Any]:
@@ -287,7 +298,11 @@ def undo_delete_api(
     return dataclasses.asdict(tree.undo_delete(deletion_id))
 
 
-@router.post("/api/loom/trees/{tree_id}/chapters", status_code=201)
+@router.post(
+    "/api/loom/trees/{tree_id}/chapters",
+    status_code=201,
+    response_model=schemas.Chapter,
+)
 def add_chapter_api(
     tree: TreeDep,
     node_id: Annotated[int, Body(embed=True, ge=1, le=MAX_ID)],
@@ -296,14 +311,17 @@ def add_chapter_api(
     return dataclasses.asdict(tree.add_chapter(node_id, title))
 
 
-@router.delete("/api/loom/trees/{tree_id}/chapters/{chapter_id}")
+@router.delete(
+    "/api/loom/trees/{tree_id}/chapters/{chapter_id}",
+    response_model=schemas.ChapterRemoved,
+)
 def remove_chapter_api(tree: TreeDep, chapter_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
     tree.remove_chapter(chapter_id)
     return {"removed": chapter_id}
 
 
 # -- JSON API: nodes ---------------------------------------------------------------------------------
-@router.get("/api/loom/trees/{tree_id}/nodes/{node_id}")
+@router.get("/api/loom/trees/{tree_id}/nodes/{node_id}", response_model=schemas.NodeDetail)
 def node_api(tree: TreeDep, node_id: NodeId) -> dict[str, Any]:
     """A node with what the editor shows beside it: earlier texts, chapter, effective settings."""
     node = tree.node(node_id)
@@ -316,7 +334,10 @@ def node_api(tree: TreeDep, node_id: NodeId) -> dict[str, Any]:
     }
 
 
-@router.get("/api/loom/trees/{tree_id}/nodes/{node_id}/children")
+@router.get(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/children",
+    response_model=schemas.Children,
+)
 def children_api(
     tree: TreeDep,
     node_id: NodeId,
@@ -328,36 +349,46 @@ def children_api(
     return {"children": nodes_json(children), "offset": offset, "total": tree.node(node_id).child_count}
 
 
-@router.get("/api/loom/trees/{tree_id}/nodes/{node_id}/sibling")
+@router.get(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/sibling",
+    response_model=schemas.ListedNode | None,
+)
 def sibling_api(tree: TreeDep, node_id: NodeId, step: Annotated[int, Query(ge=-1, le=1)] = 1) -> dict[str, Any] | None:
     """The next (``step=1``) or previous (``step=-1``) sibling, or null at either end."""
     sibling = tree.sibling(node_id, step)
     return node_json(sibling, tokens=False) if sibling else None
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/children", status_code=201)
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/children",
+    status_code=201,
+    response_model=schemas.Node,
+)
 def add_child_api(tree: TreeDep, node_id: NodeId, text: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
     """A continuation written by hand."""
     return node_json(tree.add_child(node_id, text))
 
 
-@router.delete("/api/loom/trees/{tree_id}/nodes/{node_id}")
+@router.delete("/api/loom/trees/{tree_id}/nodes/{node_id}", response_model=schemas.Deletion)
 def delete_node_api(tree: TreeDep, node_id: NodeId) -> dict[str, Any]:
     """Hide the node's subtree; the answer's ``id`` undoes it (``undo-delete``)."""
     return dataclasses.asdict(tree.delete(node_id))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/go")
+@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/go", response_model=schemas.Node)
 def go_api(tree: TreeDep, node_id: NodeId) -> dict[str, Any]:
     return node_json(tree.go_to(node_id))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/edit")
+@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/edit", response_model=schemas.Node)
 def edit_api(tree: TreeDep, node_id: NodeId, text: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
     return node_json(tree.edit(node_id, text))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/split")
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/split",
+    response_model=schemas.SplitNodes,
+)
 def split_api(
     tree: TreeDep, node_id: NodeId, offset: Annotated[int, Body(embed=True, ge=0, le=MAX_ID)]
 ) -> dict[str, Any]:
@@ -366,17 +397,23 @@ def split_api(
     return {"head": node_json(head), "tail": node_json(tail)}
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/merge-parent")
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/merge-parent",
+    response_model=schemas.Node,
+)
 def merge_parent_api(tree: TreeDep, node_id: NodeId) -> dict[str, Any]:
     return node_json(tree.merge_with_parent(node_id))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/merge-child")
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/merge-child",
+    response_model=schemas.Node,
+)
 def merge_child_api(tree: TreeDep, node_id: NodeId) -> dict[str, Any]:
     return node_json(tree.merge_with_child(node_id))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/reparent")
+@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/reparent", response_model=schemas.Node)
 def reparent_api(
     tree: TreeDep,
     node_id: NodeId,
@@ -386,22 +423,28 @@ def reparent_api(
     return node_json(tree.reparent(node_id, parent_id, position=position))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/tags")
+@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/tags", response_model=schemas.Node)
 def tag_api(tree: TreeDep, node_id: NodeId, tag: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
     return node_json(tree.tag(node_id, tag))
 
 
-@router.delete("/api/loom/trees/{tree_id}/nodes/{node_id}/tags/{tag:path}")
+@router.delete(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/tags/{tag:path}",
+    response_model=schemas.Node,
+)
 def untag_api(tree: TreeDep, node_id: NodeId, tag: str) -> dict[str, Any]:
     return node_json(tree.untag(node_id, tag))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/notes")
+@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/notes", response_model=schemas.Node)
 def notes_api(tree: TreeDep, node_id: NodeId, notes: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
     return node_json(tree.set_notes(node_id, notes))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/overrides")
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/overrides",
+    response_model=schemas.Node,
+)
 def overrides_api(
     tree: TreeDep, node_id: NodeId, overrides: Annotated[dict[str, Any] | None, Body(embed=True)]
 ) -> dict[str, Any]:
@@ -409,7 +452,10 @@ def overrides_api(
     return node_json(tree.set_overrides(node_id, overrides))
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/branch")
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/branch",
+    response_model=schemas.BranchNodes,
+)
 def branch_api(
     tree: TreeDep, node_id: NodeId, token_index: Annotated[int, Body(embed=True, ge=0, le=MAX_ID)]
 ) -> dict[str, Any]:
@@ -417,7 +463,11 @@ def branch_api(
     return {"nodes": [node_json(node) for node in tree.branch_at_token(node_id, token_index)]}
 
 
-@router.post("/api/loom/trees/{tree_id}/nodes/{node_id}/generate")
+@router.post(
+    "/api/loom/trees/{tree_id}/nodes/{node_id}/generate",
+    response_class=StreamingResponse,
+    responses={200: {"description": GENERATION_EVENTS, "content": {"text/event-stream": {}}}},
+)
 def generate_api(
     tree: TreeDep,
     node_id: NodeId,
@@ -444,7 +494,10 @@ def generate_api(
     )
 
 
-@router.post("/api/loom/generations/{generation_id}/cancel")
+@router.post(
+    "/api/loom/generations/{generation_id}/cancel",
+    response_model=schemas.GenerationCancelled,
+)
 def cancel_api(generation_id: str, generations: GenerationsDep) -> dict[str, Any]:
     """Stop a running generation; the model stops at its next token and keeps what it wrote."""
     generations.cancel(generation_id)
